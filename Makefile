@@ -1,0 +1,51 @@
+# Streamr — top-level commands. `make test` and `make demo` are the two that matter.
+SHELL := /bin/bash
+SWIFT ?= swift
+BUILD_FLAGS ?=
+DEB_PACKAGES := libsystemd-dev libsqlite3-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
+	protobuf-compiler pkg-config openssl systemd systemd-container debootstrap \
+	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl
+
+.PHONY: all deps build test unit-test integration-test proto proto-check demo bench clean
+
+all: build
+
+# Installs every Debian package the build, tests and demo need (as root).
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	  if [ -n "$$missing" ]; then echo "installing:" $$missing; apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi; \
+	else echo "not root: skipping apt-get (need: $(DEB_PACKAGES))"; fi
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests
+
+# Regenerates the committed protoc-c output from proto/streamr.proto.
+proto:
+	protoc-c --c_out=Sources/CStreamrProto -Iproto proto/streamr.proto
+	mv Sources/CStreamrProto/streamr.pb-c.h Sources/CStreamrProto/include/streamr.pb-c.h
+
+# Fails when the committed generated C differs from a fresh generation.
+proto-check:
+	@tmp=$$(mktemp -d); protoc-c --c_out=$$tmp -Iproto proto/streamr.proto && \
+	  diff -u Sources/CStreamrProto/streamr.pb-c.c $$tmp/streamr.pb-c.c && \
+	  diff -u Sources/CStreamrProto/include/streamr.pb-c.h $$tmp/streamr.pb-c.h && \
+	  echo "proto-check: generated C is up to date"; rc=$$?; rm -rf $$tmp; exit $$rc
+
+unit-test:
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+
+integration-test:
+	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) tests/integration/run-all.sh
+
+test: build proto-check unit-test integration-test
+
+demo: build
+	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) scripts/demo.sh
+
+bench: deps
+	$(SWIFT) build -c release --product streamr-bench
+	bench/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,90 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import StreamrTLS
+import StreamrWire
+
+/// How a Streamr connection's pipeline is built: TLS (optional), then
+/// length-delimited envelopes, then a handler that answers protocol errors.
+public struct RPCPipeline: Sendable {
+    public var tls: TLSContext?
+    public var maxFrameBytes: Int
+    /// Inbound envelopes buffered before the reader stops reading from the socket.
+    public var inboundHighWatermark: Int
+
+    public init(tls: TLSContext? = nil, maxFrameBytes: Int = Framing.defaultMaxFrameBytes, inboundHighWatermark: Int = 32) {
+        self.tls = tls; self.maxFrameBytes = maxFrameBytes; self.inboundHighWatermark = inboundHighWatermark
+    }
+
+    /// Adds the handlers and wraps the channel. Must run on the channel's event loop.
+    /// The returned future completes when the TLS handshake does (at once without TLS).
+    func configure(_ channel: any Channel) throws -> (NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<Certificate?>) {
+        let handshake = channel.eventLoop.makePromise(of: Certificate?.self)
+        let ops = channel.pipeline.syncOperations
+        if let tls {
+            try ops.addHandler(TLSHandler(context: tls))
+            try ops.addHandler(HandshakeObserver(promise: handshake))
+        } else {
+            handshake.succeed(nil)
+        }
+        try ops.addHandler(ByteToMessageHandler(EnvelopeFrameDecoder(maxFrameBytes: maxFrameBytes)))
+        try ops.addHandler(MessageToByteHandler(EnvelopeFrameEncoder(maxFrameBytes: maxFrameBytes)))
+        try ops.addHandler(ProtocolErrorHandler())
+        let configuration = NIOAsyncChannel<Envelope, Envelope>.Configuration(
+            backPressureStrategy: .init(lowWatermark: max(1, inboundHighWatermark / 2), highWatermark: inboundHighWatermark))
+        let async = try NIOAsyncChannel<Envelope, Envelope>(wrappingChannelSynchronously: channel, configuration: configuration)
+        return (async, handshake.futureResult)
+    }
+}
+
+/// Completes a promise with the peer certificate once TLS is up, or fails it.
+final class HandshakeObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private var promise: EventLoopPromise<Certificate?>?
+
+    init(promise: EventLoopPromise<Certificate?>) { self.promise = promise }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let done = event as? TLSHandshakeCompleted {
+            promise?.succeed(done.peerCertificate)
+            promise = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise?.fail(error)
+        promise = nil
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise?.fail(TLSError(.handshakeFailed, "connection closed during the TLS handshake"))
+        promise = nil
+        context.fireChannelInactive()
+    }
+}
+
+/// A malformed or oversized frame is answered with an Error envelope, then the
+/// connection closes; the error still travels on so the owner can log it.
+final class ProtocolErrorHandler: ChannelDuplexHandler {
+    typealias InboundIn = Envelope
+    typealias InboundOut = Envelope
+    typealias OutboundIn = Envelope
+    typealias OutboundOut = Envelope
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let frameError = error as? FrameError, context.channel.isActive {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(Envelope(.error(frameError.errorMessage)))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        } else if !(error is TLSError) {
+            context.close(promise: nil)
+        }
+        context.fireErrorCaught(error)
+    }
+}
+
+@available(*, unavailable) extension HandshakeObserver: Sendable {}
+@available(*, unavailable) extension ProtocolErrorHandler: Sendable {}

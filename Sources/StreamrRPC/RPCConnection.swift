@@ -1,0 +1,151 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import StreamrTLS
+import StreamrWire
+
+/// Who is on the other end of a connection.
+public struct PeerInfo: Sendable {
+    public var remoteAddress: SocketAddress?
+    /// The verified client/server certificate, when TLS is in use and one was sent.
+    public var certificate: Certificate?
+    /// Unix-socket peers: the kernel's SO_PEERCRED answer.
+    public var credentials: PeerCredentials?
+
+    public init(remoteAddress: SocketAddress? = nil, certificate: Certificate? = nil, credentials: PeerCredentials? = nil) {
+        self.remoteAddress = remoteAddress; self.certificate = certificate; self.credentials = credentials
+    }
+
+    public var description: String {
+        if let credentials { return "uid \(credentials.uid) pid \(credentials.pid)" }
+        return remoteAddress.map { "\($0)" } ?? "unknown peer"
+    }
+}
+
+public enum RPCError: Error, CustomStringConvertible, Equatable {
+    case connectionClosed
+    case timedOut(Duration)
+    case unexpectedReply(String)
+
+    public var description: String {
+        switch self {
+        case .connectionClosed: "connection closed"
+        case .timedOut(let d): "no answer within \(d)"
+        case .unexpectedReply(let name): "unexpected reply: \(name)"
+        }
+    }
+}
+
+/// Serves one side of a Streamr connection: requests with correlated answers,
+/// pushes in both directions, and backpressure (writers wait while the socket
+/// is not writable; the reader stops reading while the handler is busy).
+public final class RPCConnection: Sendable {
+    /// Answers one inbound request or push. Return a body to answer a request, nil for none.
+    public typealias Handler = @Sendable (Envelope, RPCConnection) async throws -> Envelope.Body?
+
+    public let peer: PeerInfo
+    private let outbound: NIOAsyncChannelOutboundWriter<Envelope>
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var nextID: UInt64 = 1
+        var pending: [UInt64: EventLoopPromise<Envelope>] = [:]
+        var closed = false
+    }
+
+    private let eventLoop: any EventLoop
+
+    init(outbound: NIOAsyncChannelOutboundWriter<Envelope>, peer: PeerInfo, eventLoop: any EventLoop) {
+        self.outbound = outbound
+        self.eventLoop = eventLoop
+        self.peer = peer
+    }
+
+    /// Sends a request and waits for its answer. An `.error` answer is thrown as `ErrorMessage`.
+    public func request(_ body: Envelope.Body, timeout: Duration = .seconds(30)) async throws -> Envelope.Body {
+        // The waiter is registered before the request is written, so no answer can outrun it.
+        let promise = eventLoop.makePromise(of: Envelope.self)
+        let id: UInt64 = try state.withLockedValue { state in
+            guard !state.closed else { throw RPCError.connectionClosed }
+            let id = state.nextID
+            state.nextID += 1
+            state.pending[id] = promise
+            return id
+        }
+        let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+                                                            + timeout.components.attoseconds / 1_000_000_000)) {
+            self.state.withLockedValue { $0.pending.removeValue(forKey: id) }?.fail(RPCError.timedOut(timeout))
+        }
+        defer { timer.cancel() }
+        let answer = try await withTaskCancellationHandler {
+            do {
+                try await outbound.write(Envelope(id: id, body))
+            } catch {
+                state.withLockedValue { $0.pending.removeValue(forKey: id) }?.fail(error)
+            }
+            return try await promise.futureResult.get()
+        } onCancel: {
+            self.state.withLockedValue { $0.pending.removeValue(forKey: id) }?.fail(CancellationError())
+        }
+        if case .error(let error) = answer.body { throw error }
+        return answer.body
+    }
+
+    /// Sends a message that expects no answer. Waits while the peer is not keeping up.
+    public func push(_ body: Envelope.Body) async throws {
+        try await outbound.write(Envelope(body))
+    }
+
+    /// Sends several pushes with one flush.
+    public func push(contentsOf bodies: [Envelope.Body]) async throws {
+        try await outbound.write(contentsOf: bodies.map { Envelope($0) })
+    }
+
+    /// Reads inbound envelopes until the peer closes, answering requests with `handler`.
+    func run(inbound: NIOAsyncChannelInboundStream<Envelope>, handler: Handler?) async throws {
+        defer { failPending(RPCError.connectionClosed) }
+        for try await envelope in inbound {
+            if envelope.replyTo != 0 {
+                let waiter = state.withLockedValue { $0.pending.removeValue(forKey: envelope.replyTo) }
+                waiter?.succeed(envelope) // a late answer to a timed-out request is dropped
+                continue
+            }
+            guard let handler else {
+                if envelope.id != 0 {
+                    try await outbound.write(Envelope(replyTo: envelope.id, .error(ErrorMessage(.unsupported, "\(envelope.body.name) not served here"))))
+                }
+                continue
+            }
+            let answer: Envelope.Body?
+            do {
+                answer = try await handler(envelope, self)
+            } catch let error as ErrorMessage {
+                answer = .error(error)
+            } catch let error as CloseConnection {
+                if envelope.id != 0 { try? await outbound.write(Envelope(replyTo: envelope.id, .error(error.reason))) }
+                throw error
+            }
+            if envelope.id != 0 {
+                let body = answer ?? .error(ErrorMessage(.internalError, "no answer for \(envelope.body.name)"))
+                try await outbound.write(Envelope(replyTo: envelope.id, body))
+            }
+        }
+    }
+
+    private func failPending(_ error: any Error) {
+        let waiters = state.withLockedValue { state -> [EventLoopPromise<Envelope>] in
+            state.closed = true
+            defer { state.pending.removeAll() }
+            return Array(state.pending.values)
+        }
+        for waiter in waiters { waiter.fail(error) }
+    }
+}
+
+/// Thrown by a handler to answer with `reason` and then close the connection
+/// (e.g. a replayed heartbeat or a disabled node).
+public struct CloseConnection: Error, CustomStringConvertible {
+    public var reason: ErrorMessage
+    public init(_ reason: ErrorMessage) { self.reason = reason }
+    public var description: String { "closing connection: \(reason)" }
+}
