@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let daemonDeps: [Target.Dependency] = [
+    "StreamrDaemon", "StreamrConfig", "StreamrWire", "StreamrTLS", "StreamrRPC", "StreamrSystemd", "StreamrStore",
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
 let package = Package(
     name: "streamr",
     platforms: [.macOS(.v14)],
@@ -57,12 +66,19 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // One module per daemon, and the CLI.
+        .target(name: "Coordinator", dependencies: daemonDeps),
+        .target(name: "Ingest", dependencies: daemonDeps),
+        .target(name: "Validator", dependencies: daemonDeps),
+        .target(name: "NodeAgent", dependencies: daemonDeps),
+        .target(name: "Ctl", dependencies: daemonDeps),
+
         // Thin executables.
-        .executableTarget(name: "streamr-ingest", dependencies: ["StreamrDaemon"]),
-        .executableTarget(name: "streamr-coordinator", dependencies: ["StreamrDaemon"]),
-        .executableTarget(name: "streamr-validator", dependencies: ["StreamrDaemon"]),
-        .executableTarget(name: "streamr-node", dependencies: ["StreamrDaemon"]),
-        .executableTarget(name: "streamrctl", dependencies: ["StreamrDaemon"]),
+        .executableTarget(name: "streamr-ingest", dependencies: ["Ingest", "StreamrDaemon"]),
+        .executableTarget(name: "streamr-coordinator", dependencies: ["Coordinator", "StreamrDaemon"]),
+        .executableTarget(name: "streamr-validator", dependencies: ["Validator", "StreamrDaemon"]),
+        .executableTarget(name: "streamr-node", dependencies: ["NodeAgent", "StreamrDaemon"]),
+        .executableTarget(name: "streamrctl", dependencies: ["Ctl", "StreamrDaemon"]),
         .executableTarget(name: "streamr-bench", dependencies: ["StreamrDaemon"], path: "bench/Sources/streamr-bench"),
 
         .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"]),
@@ -85,6 +101,6 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "StreamrDaemonTests", dependencies: ["StreamrDaemon"]),
+        .testTarget(name: "StreamrDaemonTests", dependencies: ["StreamrDaemon", "Ctl", "StreamrRPC", "StreamrWire", "StreamrTLS"]),
     ]
 )

@@ -1,1 +1,4 @@
-print("todo")
+import Coordinator
+import StreamrDaemon
+
+await CoordinatorCommand.runAsRoot()

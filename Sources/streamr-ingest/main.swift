@@ -1,1 +1,4 @@
-print("todo")
+import Ingest
+import StreamrDaemon
+
+await IngestCommand.runAsRoot()

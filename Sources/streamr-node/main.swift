@@ -1,1 +1,4 @@
-print("todo")
+import NodeAgent
+import StreamrDaemon
+
+await NodeCommand.runAsRoot()

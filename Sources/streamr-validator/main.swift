@@ -1,1 +1,4 @@
-print("todo")
+import Validator
+import StreamrDaemon
+
+await ValidatorCommand.runAsRoot()

@@ -1,1 +1,4 @@
-print("todo")
+import Ctl
+import StreamrDaemon
+
+await CtlCommand.runAsRoot()

@@ -1,0 +1,157 @@
+/// A daemon's configuration: `key = value` lines, `#` comments, blank lines.
+/// Keys are checked against what the daemon knows, so a typo is an error at
+/// start-up rather than a silently ignored setting.
+public struct ConfigFile: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var value: String
+        public var line: Int
+    }
+
+    public private(set) var entries: [String: Entry]
+    public let source: String
+
+    public init(source: String = "<defaults>", entries: [String: Entry] = [:]) {
+        self.source = source
+        self.entries = entries
+    }
+
+    /// Parses `text`. Later lines override earlier ones (as drop-ins would).
+    public static func parse(_ text: String, source: String) throws(ConfigError) -> ConfigFile {
+        var entries: [String: Entry] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw ConfigError(source: source, line: index + 1, message: "expected `key = value`, got `\(line)`")
+            }
+            let key = line[..<equals].trimmingWhitespace()
+            var value = line[line.index(after: equals)...].trimmingWhitespace()
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }) else {
+                throw ConfigError(source: source, line: index + 1, message: "invalid key `\(key)`")
+            }
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
+            entries[key] = Entry(value: value, line: index + 1)
+        }
+        return ConfigFile(source: source, entries: entries)
+    }
+
+    /// Fails on keys outside `known`, naming the closest known key.
+    public func validate(known: Set<String>) throws(ConfigError) {
+        for (key, entry) in entries.sorted(by: { $0.value.line < $1.value.line }) where !known.contains(key) {
+            let hint = known.min { editDistance($0, key) < editDistance($1, key) }.map { " (did you mean `\($0)`?)" } ?? ""
+            throw ConfigError(source: source, line: entry.line, message: "unknown setting `\(key)`\(hint)")
+        }
+    }
+
+    public mutating func set(_ key: String, _ value: String) { entries[key] = Entry(value: value, line: 0) }
+
+    public func string(_ key: String, default fallback: String) -> String { entries[key]?.value ?? fallback }
+
+    public func int(_ key: String, default fallback: Int, range: ClosedRange<Int> = Int.min...Int.max) throws(ConfigError) -> Int {
+        guard let entry = entries[key] else { return fallback }
+        guard let value = Int(entry.value), range.contains(value) else {
+            throw ConfigError(source: source, line: entry.line, message: "`\(key)` must be an integer in \(range.lowerBound)...\(range.upperBound), got `\(entry.value)`")
+        }
+        return value
+    }
+
+    public func bool(_ key: String, default fallback: Bool) throws(ConfigError) -> Bool {
+        guard let entry = entries[key] else { return fallback }
+        switch entry.value.lowercased() {
+        case "yes", "true", "on", "1": return true
+        case "no", "false", "off", "0": return false
+        default: throw ConfigError(source: source, line: entry.line, message: "`\(key)` must be yes or no, got `\(entry.value)`")
+        }
+    }
+
+    public func duration(_ key: String, default fallback: Duration) throws(ConfigError) -> Duration {
+        guard let entry = entries[key] else { return fallback }
+        guard let value = DurationText.parse(entry.value) else {
+            throw ConfigError(source: source, line: entry.line, message: "`\(key)` must be a duration like 500ms, 5s, 10m, 24h or 7d, got `\(entry.value)`")
+        }
+        return value
+    }
+
+    public func line(of key: String) -> Int? { entries[key]?.line }
+}
+
+public struct ConfigError: Error, Equatable, CustomStringConvertible {
+    public var source: String
+    public var line: Int
+    public var message: String
+    public init(source: String, line: Int, message: String) { self.source = source; self.line = line; self.message = message }
+    public var description: String { line > 0 ? "\(source):\(line): \(message)" : "\(source): \(message)" }
+}
+
+/// Durations as people write them: "500ms", "5s", "10m", "24h", "7d", or a bare number of seconds.
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingWhitespace()
+        let digits = trimmed.prefix { $0.isNumber }
+        guard !digits.isEmpty, let amount = Int64(digits) else { return nil }
+        switch trimmed.dropFirst(digits.count) {
+        case "ms": return .milliseconds(amount)
+        case "", "s": return .seconds(amount)
+        case "m", "min": return .seconds(amount * 60)
+        case "h": return .seconds(amount * 3600)
+        case "d": return .seconds(amount * 86_400)
+        default: return nil
+        }
+    }
+
+    public static func format(_ duration: Duration) -> String {
+        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        if ms % 86_400_000 == 0 && ms > 0 { return "\(ms / 86_400_000)d" }
+        if ms % 3_600_000 == 0 && ms > 0 { return "\(ms / 3_600_000)h" }
+        if ms % 60_000 == 0 && ms > 0 { return "\(ms / 60_000)m" }
+        if ms % 1000 == 0 { return "\(ms / 1000)s" }
+        return "\(ms)ms"
+    }
+}
+
+/// `host:port`, `[v6]:port`, or `:port` (all addresses).
+public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) { self.host = host; self.port = port }
+
+    public static func parse(_ text: String) -> HostPort? {
+        let text = text.trimmingWhitespace()
+        let host: Substring, portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return HostPort(host: host.isEmpty ? "0.0.0.0" : String(host), port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
+
+private func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StreamrConfig
+import StreamrRPC
+import StreamrSystemd
+import StreamrWire
+
+/// The shared life of a Streamr daemon: logging to the journal, configuration,
+/// listeners inherited from systemd or bound from configuration, READY/STOPPING
+/// and the watchdog, and a clean stop on SIGTERM.
+public struct Daemon: Sendable {
+    public let name: String
+    public let role: Role
+    public let config: ConfigFile
+    public let logger: Logger
+    public let startedAt: ContinuousClock.Instant
+    private var inherited: InheritedSockets
+
+    /// Settings every daemon understands, beside its own.
+    public static let commonSettings: Set<String> = ["state_directory", "pki_directory", "log_level"]
+
+    public init(name: String, role: Role, options: DaemonOptions, settings: Set<String>) throws {
+        StreamrLogging.bootstrap(identifier: name, level: options.level)
+        self.name = name
+        self.role = role
+        self.startedAt = .now
+        var logger = Logger(label: name)
+        logger.logLevel = options.level
+        self.logger = logger
+        self.inherited = InheritedSockets.fromEnvironment()
+        do {
+            config = try options.loadConfig(defaultPath: "/etc/streamr/\(name.replacingOccurrences(of: "streamr-", with: "")).conf",
+                                            known: settings.union(Self.commonSettings))
+        } catch {
+            logger.critical("configuration error: \(error)", metadata: ["event": "config_error"])
+            throw error
+        }
+    }
+
+    public var stateDirectory: String { config.string("state_directory", default: "/var/lib/streamr") }
+    public var pkiDirectory: String { config.string("pki_directory", default: stateDirectory + "/pki") }
+
+    /// The socket systemd passed under `name`, else the address configured under `key`.
+    public mutating func listenAddress(_ name: String, key: String, default fallback: String) throws -> ListenAddress {
+        if let socket = inherited.take(named: name) { return .inherited(fd: socket.fd, name: name) }
+        let text = config.string(key, default: fallback)
+        if text.hasPrefix("/") { return .unix(path: text) }
+        guard let hostPort = HostPort.parse(text) else {
+            throw ConfigError(source: config.source, line: config.line(of: key) ?? 0,
+                              message: "`\(key)` must be host:port or an absolute socket path, got `\(text)`")
+        }
+        return .tcp(host: hostPort.host, port: hostPort.port)
+    }
+
+    /// Binds an RPC listener; a configured Unix socket gets its directory and mode 0660, group `streamr`.
+    public func bind(_ address: ListenAddress, pipeline: RPCPipeline) async throws -> RPCServer {
+        if case .unix(let path) = address {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+        }
+        let server: RPCServer
+        do {
+            server = try await RPCServer.bind(address, pipeline: pipeline, logger: logger)
+        } catch {
+            logger.critical("cannot listen on \(address): \(error)", metadata: ["event": "listen_failed"])
+            throw error
+        }
+        if case .unix(let path) = address {
+            chmod(path, 0o660)
+            if let group = getgrnam("streamr") { chown(path, UInt32.max, group.pointee.gr_gid) }
+        }
+        return server
+    }
+
+    /// Runs `services` until SIGTERM/SIGINT, telling systemd when ready and when stopping.
+    public mutating func run(services: [any Service], listening: [RPCServer]) async throws {
+        for socket in inherited.closeLeftovers() {
+            logger.warning("closed unexpected inherited socket \(socket.name) (fd \(socket.fd))")
+        }
+        let where_ = listening.map { "\($0.address)" }.joined(separator: ", ")
+        logger.info("\(name) \(StreamrVersion.current) started, listening on \(where_)", metadata: [
+            "event": "daemon_started", "version": "\(StreamrVersion.current)", "listeners": "\(where_)",
+        ])
+        var all = services
+        all.append(SystemdService(name: name, logger: logger))
+        let group = ServiceGroup(configuration: .init(
+            services: all.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        _ = SystemdNotifier.ready(status: "Serving on \(where_)")
+        try await group.run()
+        logger.info("\(name) stopped", metadata: ["event": "daemon_stopped"])
+    }
+
+    public var uptimeSeconds: UInt64 {
+        UInt64(max(0, (ContinuousClock.now - startedAt).components.seconds))
+    }
+}
+
+/// Serves one RPC listener until graceful shutdown.
+public struct RPCService: Service {
+    let server: RPCServer
+    let handler: RPCConnection.Handler
+    public init(_ server: RPCServer, handler: @escaping RPCConnection.Handler) { self.server = server; self.handler = handler }
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run(handler: handler) }
+        } catch is CancellationError {
+            // Graceful shutdown: the listener and its connections were closed on purpose.
+        }
+    }
+}
+
+/// Answers the systemd watchdog (WATCHDOG=1 every half WATCHDOG_USEC, when set)
+/// and reports STOPPING=1 as soon as graceful shutdown begins.
+struct SystemdService: Service {
+    let name: String
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await SystemdNotifier.watchdogLoop() }
+        try? await gracefulShutdown()
+        SystemdNotifier.stopping(status: "Stopping")
+        logger.info("\(name) stopping", metadata: ["event": "daemon_stopping"])
+    }
+}
