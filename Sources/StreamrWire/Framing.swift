@@ -5,12 +5,15 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
     case tooLarge(length: Int, limit: Int)
     case malformedLength
     case undecodable(WireDecodingError)
+    /// The connection ended in the middle of a frame.
+    case truncated(received: Int)
 
     public var description: String {
         switch self {
         case .tooLarge(let length, let limit): "frame of \(length) bytes exceeds the limit of \(limit) bytes"
         case .malformedLength: "malformed frame length (varint over 10 bytes or over 2^63)"
         case .undecodable(let error): "undecodable frame: \(error)"
+        case .truncated(let received): "connection ended inside a frame (\(received) bytes of it received)"
         }
     }
 
@@ -18,7 +21,7 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
     public var errorMessage: ErrorMessage {
         switch self {
         case .tooLarge: ErrorMessage(.tooLarge, description)
-        case .malformedLength, .undecodable: ErrorMessage(.malformed, description)
+        case .malformedLength, .undecodable, .truncated: ErrorMessage(.malformed, description)
         }
     }
 }
@@ -82,7 +85,9 @@ public struct EnvelopeFrameDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Envelope? {
-        try decode(buffer: &buffer)
+        if let envelope = try decode(buffer: &buffer) { return envelope }
+        if buffer.readableBytes > 0 { throw FrameError.truncated(received: buffer.readableBytes) }
+        return nil
     }
 }
 
