@@ -40,7 +40,8 @@ public enum RPCError: Error, CustomStringConvertible, Equatable {
 /// pushes in both directions, and backpressure (writers wait while the socket
 /// is not writable; the reader stops reading while the handler is busy).
 public final class RPCConnection: Sendable {
-    /// Answers one inbound request or push. Return a body to answer a request, nil for none.
+    /// Answers one inbound request or push. Return a body to answer a request now; return nil
+    /// for a push, or for a request the handler answers later with `reply(to:_:)`.
     public typealias Handler = @Sendable (Envelope, RPCConnection) async throws -> Envelope.Body?
 
     public let peer: PeerInfo
@@ -96,6 +97,12 @@ public final class RPCConnection: Sendable {
         try await outbound.write(Envelope(body))
     }
 
+    /// Answers `request` (for handlers that answer later, or out of order).
+    public func reply(to request: Envelope, _ body: Envelope.Body) async throws {
+        precondition(request.id != 0, "a push has no one to answer")
+        try await outbound.write(Envelope(replyTo: request.id, body))
+    }
+
     /// Sends several pushes with one flush.
     public func push(contentsOf bodies: [Envelope.Body]) async throws {
         try await outbound.write(contentsOf: bodies.map { Envelope($0) })
@@ -125,9 +132,8 @@ public final class RPCConnection: Sendable {
                 if envelope.id != 0 { try? await outbound.write(Envelope(replyTo: envelope.id, .error(error.reason))) }
                 throw error
             }
-            if envelope.id != 0 {
-                let body = answer ?? .error(ErrorMessage(.internalError, "no answer for \(envelope.body.name)"))
-                try await outbound.write(Envelope(replyTo: envelope.id, body))
+            if envelope.id != 0, let answer {
+                try await outbound.write(Envelope(replyTo: envelope.id, answer))
             }
         }
     }
