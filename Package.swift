@@ -79,7 +79,11 @@ let package = Package(
         .executableTarget(name: "streamr-validator", dependencies: ["Validator", "StreamrDaemon"]),
         .executableTarget(name: "streamr-node", dependencies: ["NodeAgent", "StreamrDaemon"]),
         .executableTarget(name: "streamrctl", dependencies: ["Ctl", "StreamrDaemon"]),
-        .executableTarget(name: "streamr-bench", dependencies: ["StreamrDaemon"], path: "bench/Sources/streamr-bench"),
+        .executableTarget(name: "streamr-bench", dependencies: [
+            "StreamrRPC", "StreamrTLS", "StreamrWire",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "bench/Sources/streamr-bench"),
 
         .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"]),
         .testTarget(name: "StreamrStoreTests", dependencies: ["StreamrStore"]),

@@ -36,7 +36,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
             let rpc = try await daemon.bind(rpcAddress, pipeline: RPCPipeline(tls: tls))
             let control = try await daemon.bind(controlAddress, pipeline: RPCPipeline())
-            let base = BaseHandler(daemon: daemon)
+            let base = BaseHandler(daemon: daemon, listening: [rpc, control])
             try await daemon.run(services: [RPCService(rpc, handler: base.handler()),
                                             RPCService(control, handler: base.adminHandler())],
                                  listening: [rpc, control])

@@ -26,7 +26,7 @@ public struct IngestCommand: AsyncParsableCommand {
                                          clientCertificates: .required))
         let subscribe = try await daemon.bind(try daemon.listenAddress("subscribe", key: "listen_subscribe", default: "0.0.0.0:7444"),
                                               pipeline: RPCPipeline(tls: tls))
-        let base = BaseHandler(daemon: daemon)
+        let base = BaseHandler(daemon: daemon, listening: [subscribe])
         try await daemon.run(services: [RPCService(subscribe, handler: base.handler())], listening: [subscribe])
     }
 }

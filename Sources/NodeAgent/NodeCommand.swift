@@ -28,7 +28,7 @@ public struct NodeCommand: AsyncParsableCommand {
             let control = try await daemon.bind(
                 try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr-node/control.sock"),
                 pipeline: RPCPipeline())
-            let base = BaseHandler(daemon: daemon)
+            let base = BaseHandler(daemon: daemon, listening: [control])
             try await daemon.run(services: [RPCService(control, handler: base.adminHandler())], listening: [control])
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import StreamrRPC
 import StreamrWire
 
@@ -9,12 +10,15 @@ public struct BaseHandler: Sendable {
     public var uptime: @Sendable () -> UInt64
     public var statusItems: @Sendable () async -> [StatusItem]
 
-    public init(daemon: Daemon, statusItems: @escaping @Sendable () async -> [StatusItem] = { [] }) {
+    /// `listening` is shown first in status answers, then the daemon's own `statusItems`.
+    public init(daemon: Daemon, listening: [RPCServer], statusItems: @escaping @Sendable () async -> [StatusItem] = { [] }) {
         software = "\(daemon.name)/\(StreamrVersion.current)"
         role = daemon.role
         let d = daemon
         uptime = { d.uptimeSeconds }
-        self.statusItems = statusItems
+        let fixed = [StatusItem("pid", "\(getpid())"),
+                     StatusItem("listening", listening.map { "\($0.address)" }.joined(separator: ", "))]
+        self.statusItems = { fixed + (await statusItems()) }
     }
 
     /// A handler for a network listener.

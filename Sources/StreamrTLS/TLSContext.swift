@@ -135,7 +135,10 @@ private let pinnedVerify: @convention(c) (OpaquePointer?, UnsafeMutableRawPointe
     defer { X509_STORE_free(store) }
     guard X509_STORE_add_cert(store, anchor) == 1, let check = X509_STORE_CTX_new() else { return 0 }
     defer { X509_STORE_CTX_free(check) }
-    guard X509_STORE_CTX_init(check, store, leaf, untrusted) == 1 else { return 0 }
+    // Carry over the handshake's verify parameters (purpose sslserver, depth, security level):
+    // without them a CA-signed client certificate would pass as a server certificate.
+    guard X509_STORE_CTX_init(check, store, leaf, untrusted) == 1,
+          X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(check), X509_STORE_CTX_get0_param(storeContext)) == 1 else { return 0 }
     let verified = X509_verify_cert(check) == 1
     if !verified { X509_STORE_CTX_set_error(storeContext, X509_STORE_CTX_get_error(check)) }
     return verified ? 1 : 0

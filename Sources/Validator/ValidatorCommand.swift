@@ -21,7 +21,7 @@ public struct ValidatorCommand: AsyncParsableCommand {
         var daemon = try Daemon(name: "streamr-validator", role: .validator, options: options, settings: ["work_socket"])
         let work = try await daemon.bind(try daemon.listenAddress("work", key: "work_socket", default: "/run/streamr/validator.sock"),
                                          pipeline: RPCPipeline())
-        let base = BaseHandler(daemon: daemon)
+        let base = BaseHandler(daemon: daemon, listening: [work])
         try await daemon.run(services: [RPCService(work, handler: base.adminHandler())], listening: [work])
     }
 }
