@@ -6,7 +6,7 @@ DEB_PACKAGES := libsystemd-dev libsqlite3-dev libssl-dev libprotobuf-c-dev proto
 	protobuf-compiler pkg-config openssl systemd systemd-container debootstrap \
 	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl
 
-.PHONY: all deps build test unit-test integration-test proto proto-check demo bench clean
+.PHONY: all deps build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean
 
 all: build
 
@@ -38,7 +38,14 @@ unit-test:
 integration-test:
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) tests/integration/run-all.sh
 
-test: build proto-check unit-test integration-test
+# A short coverage-guided run per harness (longer: `make fuzz`).
+fuzz-smoke:
+	FUZZ_SECONDS=30 fuzz/run.sh
+
+fuzz:
+	FUZZ_SECONDS=600 fuzz/run.sh
+
+test: build proto-check unit-test integration-test fuzz-smoke
 
 demo: build
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) scripts/demo.sh

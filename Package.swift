@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let daemonDeps: [Target.Dependency] = [
@@ -93,7 +94,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
-        ]),
+        ], exclude: ["Corpus"]),
         .testTarget(name: "StreamrTLSTests", dependencies: [
             "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -108,3 +109,11 @@ let package = Package(
         .testTarget(name: "StreamrDaemonTests", dependencies: ["StreamrDaemon", "Ctl", "StreamrRPC", "StreamrWire", "StreamrTLS"]),
     ]
 )
+
+// libFuzzer harnesses, only when fuzz/run.sh builds them (they have no main of their own:
+// libFuzzer provides it under -sanitize=fuzzer).
+if ProcessInfo.processInfo.environment["STREAMR_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "streamr-fuzz-frames", dependencies: [
+        "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
+    ], path: "fuzz", sources: ["FrameDecoderFuzzer.swift"]))
+}

@@ -5,6 +5,8 @@ public struct ConfigFile: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var value: String
         public var line: Int
+        /// Where the value came from when not a line of the file (e.g. "--set").
+        public var origin: String? = nil
     }
 
     public private(set) var entries: [String: Entry]
@@ -38,19 +40,24 @@ public struct ConfigFile: Sendable, Equatable {
     /// Fails on keys outside `known`, naming the closest known key.
     public func validate(known: Set<String>) throws(ConfigError) {
         for (key, entry) in entries.sorted(by: { $0.value.line < $1.value.line }) where !known.contains(key) {
-            let hint = known.min { editDistance($0, key) < editDistance($1, key) }.map { " (did you mean `\($0)`?)" } ?? ""
-            throw ConfigError(source: source, line: entry.line, message: "unknown setting `\(key)`\(hint)")
+            let closest = known.min { editDistance($0, key) < editDistance($1, key) }
+            let hint = closest.flatMap { editDistance($0, key) <= max(2, key.count / 3) ? " (did you mean `\($0)`?)" : nil } ?? ""
+            throw ConfigError(source: entry.origin ?? source, line: entry.origin == nil ? entry.line : 0,
+                              message: "unknown setting `\(key)`\(hint)")
         }
     }
 
-    public mutating func set(_ key: String, _ value: String) { entries[key] = Entry(value: value, line: 0) }
+    /// Overrides `key` from outside the file; errors about it name `origin` instead of a line.
+    public mutating func set(_ key: String, _ value: String, origin: String = "--set") {
+        entries[key] = Entry(value: value, line: 0, origin: origin)
+    }
 
     public func string(_ key: String, default fallback: String) -> String { entries[key]?.value ?? fallback }
 
     public func int(_ key: String, default fallback: Int, range: ClosedRange<Int> = Int.min...Int.max) throws(ConfigError) -> Int {
         guard let entry = entries[key] else { return fallback }
         guard let value = Int(entry.value), range.contains(value) else {
-            throw ConfigError(source: source, line: entry.line, message: "`\(key)` must be an integer in \(range.lowerBound)...\(range.upperBound), got `\(entry.value)`")
+            throw ConfigError(source: entry.origin ?? source, line: entry.line, message: "`\(key)` must be an integer in \(range.lowerBound)...\(range.upperBound), got `\(entry.value)`")
         }
         return value
     }
@@ -60,14 +67,14 @@ public struct ConfigFile: Sendable, Equatable {
         switch entry.value.lowercased() {
         case "yes", "true", "on", "1": return true
         case "no", "false", "off", "0": return false
-        default: throw ConfigError(source: source, line: entry.line, message: "`\(key)` must be yes or no, got `\(entry.value)`")
+        default: throw ConfigError(source: entry.origin ?? source, line: entry.line, message: "`\(key)` must be yes or no, got `\(entry.value)`")
         }
     }
 
     public func duration(_ key: String, default fallback: Duration) throws(ConfigError) -> Duration {
         guard let entry = entries[key] else { return fallback }
         guard let value = DurationText.parse(entry.value) else {
-            throw ConfigError(source: source, line: entry.line, message: "`\(key)` must be a duration like 500ms, 5s, 10m, 24h or 7d, got `\(entry.value)`")
+            throw ConfigError(source: entry.origin ?? source, line: entry.line, message: "`\(key)` must be a duration like 500ms, 5s, 10m, 24h or 7d, got `\(entry.value)`")
         }
         return value
     }

@@ -34,7 +34,10 @@ public struct Daemon: Sendable {
             config = try options.loadConfig(defaultPath: "/etc/streamr/\(name.replacingOccurrences(of: "streamr-", with: "")).conf",
                                             known: settings.union(Self.commonSettings))
         } catch {
-            logger.critical("configuration error: \(error)", metadata: ["event": "config_error"])
+            // On stderr, ArgumentParser prints the error itself; the journal needs its own entry.
+            if StreamrLogging.destination() == .journal {
+                logger.critical("configuration error: \(error)", metadata: ["event": "config_error"])
+            }
             throw error
         }
     }

@@ -11,8 +11,13 @@ public struct RPCPipeline: Sendable {
     /// Inbound envelopes buffered before the reader stops reading from the socket.
     public var inboundHighWatermark: Int
 
-    public init(tls: TLSContext? = nil, maxFrameBytes: Int = Framing.defaultMaxFrameBytes, inboundHighWatermark: Int = 32) {
+    /// How long a peer may take to complete the TLS handshake.
+    public var handshakeTimeout: TimeAmount
+
+    public init(tls: TLSContext? = nil, maxFrameBytes: Int = Framing.defaultMaxFrameBytes, inboundHighWatermark: Int = 32,
+                handshakeTimeout: TimeAmount = .seconds(10)) {
         self.tls = tls; self.maxFrameBytes = maxFrameBytes; self.inboundHighWatermark = inboundHighWatermark
+        self.handshakeTimeout = handshakeTimeout
     }
 
     /// Adds the handlers and wraps the channel. Must run on the channel's event loop.
@@ -22,7 +27,7 @@ public struct RPCPipeline: Sendable {
         let ops = channel.pipeline.syncOperations
         if let tls {
             try ops.addHandler(TLSHandler(context: tls))
-            try ops.addHandler(HandshakeObserver(promise: handshake))
+            try ops.addHandler(HandshakeObserver(promise: handshake, timeout: handshakeTimeout))
         } else {
             handshake.succeed(nil)
         }
@@ -41,11 +46,27 @@ final class HandshakeObserver: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     private var promise: EventLoopPromise<Certificate?>?
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
 
-    init(promise: EventLoopPromise<Certificate?>) { self.promise = promise }
+    init(promise: EventLoopPromise<Certificate?>, timeout: TimeAmount) { self.promise = promise; self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Peers that connect and never finish the handshake are cut off.
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) { [timeout] in
+            this.value.promise?.fail(TLSError(.handshakeFailed, "no TLS handshake within \(timeout.nanoseconds / 1_000_000) ms"))
+            this.value.promise = nil
+            channel.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let done = event as? TLSHandshakeCompleted {
+            timer?.cancel()
             promise?.succeed(done.peerCertificate)
             promise = nil
         }

@@ -63,8 +63,8 @@ public final class RPCServer: Sendable {
         case .tcp(let host, let port):
             server = try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
         case .unix(let path):
-            server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true,
-                                              childChannelInitializer: initializer)
+            try removeStaleSocket(at: path)
+            server = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
         case .inherited(let fd, _):
             server = try await bootstrap.bind(fd, childChannelInitializer: initializer)
         }
@@ -86,10 +86,16 @@ public final class RPCServer: Sendable {
     private func serve(_ accepted: Accepted, handler: @escaping RPCConnection.Handler) async {
         let remote = accepted.channel.channel.remoteAddress
         var logger = self.logger
-        logger[metadataKey: "peer"] = "\(remote.map { "\($0)" } ?? accepted.credentials.map { "pid \($0.pid)" } ?? "?")"
+        logger[metadataKey: "peer"] = "\(accepted.credentials.map { "uid \($0.uid) pid \($0.pid)" } ?? remote.map { "\($0)" } ?? "?")"
         do {
             try await accepted.channel.executeThenClose { inbound, outbound in
-                let certificate = try await accepted.handshake.get()
+                // A client that never finishes its handshake must not hold up shutdown.
+                let channel = accepted.channel.channel
+                let certificate = try await withTaskCancellationHandler {
+                    try await accepted.handshake.get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
                 let peer = PeerInfo(remoteAddress: remote, certificate: certificate, credentials: accepted.credentials)
                 let connection = RPCConnection(outbound: outbound, peer: peer, eventLoop: accepted.channel.channel.eventLoop)
                 try await connection.run(inbound: inbound, handler: handler)
@@ -97,10 +103,41 @@ public final class RPCServer: Sendable {
             logger.debug("connection closed")
         } catch let error as TLSError where error.kind == .uncleanShutdown {
             logger.debug("connection closed without TLS close_notify")
+        } catch where Task.isCancelled {
+            logger.debug("connection closed for shutdown")
         } catch {
             logger.notice("connection closed: \(error)", metadata: ["event": "connection_error"])
         }
     }
+}
+
+public struct SocketInUseError: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String { "\(path) is in use by a running daemon" }
+}
+
+/// Removes a socket file left by a process that died, but never one a live daemon
+/// is listening on (a second instance must fail, not steal the first one's socket).
+/// Anything that is not a socket is left alone, and the bind then fails naming it.
+private func removeStaleSocket(at path: String) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { return }
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return }
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        raw.copyBytes(from: bytes)
+        raw[bytes.count] = 0
+    }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    if connected == 0 { throw SocketInUseError(path: path) }
+    unlink(path)
 }
 
 private func socketFamily(_ fd: Int32) -> Int32 {

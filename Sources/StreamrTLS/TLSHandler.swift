@@ -77,7 +77,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Send close_notify, then close the socket without waiting for the peer's reply.
         state = .closing
-        // SABOTAGE connection.shutdown()
+        connection.shutdown()
         flushNetworkOutput(context: context)
         context.close(mode: .all, promise: promise)
     }
@@ -103,7 +103,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                                                         version: connection.negotiatedVersion))
             let writes = pendingWrites
             pendingWrites = []
-            for (buffer, promise) in writes.dropFirst() { encryptAndWrite(context: context, buffer, promise: promise) }
+            for (buffer, promise) in writes { encryptAndWrite(context: context, buffer, promise: promise) }
             if pendingFlush || !writes.isEmpty { pendingFlush = false; context.flush() }
         case .failed(let error):
             fail(context: context, error)

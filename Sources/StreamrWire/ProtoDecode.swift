@@ -11,11 +11,11 @@ extension ProtoCodec {
         case STREAMR__ENVELOPE__BODY_HELLO:
             let c = try required(e.hello, "hello").pointee
             body = .hello(Hello(protocolVersion: c.protocol_version, software: String(protobufC: c.software),
-                                role: Role(rawValue: numericCast(c.role.rawValue)) ?? .unspecified,
+                                role: Role(rawValue: Int32(truncatingIfNeeded: c.role.rawValue)) ?? .unspecified,
                                 nodeID: String(protobufC: c.node_id)))
         case STREAMR__ENVELOPE__BODY_ERROR:
             let c = try required(e.error, "error").pointee
-            body = .error(ErrorMessage(ErrorCode(rawValue: numericCast(c.code.rawValue)) ?? .unspecified,
+            body = .error(ErrorMessage(ErrorCode(rawValue: Int32(truncatingIfNeeded: c.code.rawValue)) ?? .unspecified,
                                        String(protobufC: c.message)))
         case STREAMR__ENVELOPE__BODY_ENROLL_REQUEST:
             let c = try required(e.enroll_request, "enroll_request").pointee
@@ -50,7 +50,7 @@ extension ProtoCodec {
         case STREAMR__ENVELOPE__BODY_MEDIA:
             let c = try required(e.media, "media").pointee
             body = .media(MediaData(stream: String(protobufC: c.stream), chunkSeq: c.chunk_seq,
-                                    kind: MediaKind(rawValue: numericCast(c.kind.rawValue)) ?? .tags,
+                                    kind: MediaKind(rawValue: Int32(truncatingIfNeeded: c.kind.rawValue)) ?? .tags,
                                     timestampMs: c.timestamp_ms, tags: [UInt8](protobufC: c.tags)))
         case STREAMR__ENVELOPE__BODY_CHUNK_SEALED:
             let c = try required(e.chunk_sealed, "chunk_sealed").pointee
@@ -72,7 +72,7 @@ extension ProtoCodec {
                 StatusItem(String(protobufC: $0.pointee.key), String(protobufC: $0.pointee.value))
             }
             body = .status(Status(software: String(protobufC: c.software),
-                                  role: Role(rawValue: numericCast(c.role.rawValue)) ?? .unspecified,
+                                  role: Role(rawValue: Int32(truncatingIfNeeded: c.role.rawValue)) ?? .unspecified,
                                   uptimeSeconds: c.uptime_seconds, items: items))
         case STREAMR__ENVELOPE__BODY_ADMIN_REQUEST:
             let c = try required(e.admin_request, "admin_request").pointee

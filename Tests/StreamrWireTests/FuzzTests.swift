@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOEmbedded
 import StreamrWire
@@ -44,5 +45,26 @@ final class FuzzTests: XCTestCase {
         }
         XCTAssertGreaterThan(decoded, 100)
         XCTAssertGreaterThan(refused, 100)
+    }
+}
+
+/// Inputs the libFuzzer harness (fuzz/run.sh) once crashed on, kept as regressions.
+final class FuzzRegressionTests: XCTestCase {
+    func testCorpusDecodesOrIsRefused() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".bin") }
+        XCTAssertFalse(files.isEmpty)
+        for file in files {
+            var buffer = ByteBuffer(bytes: try Data(contentsOf: directory.appendingPathComponent(file)))
+            var decoder = EnvelopeFrameDecoder()
+            do { while try decoder.decode(buffer: &buffer) != nil {} } catch is FrameError {}
+        }
+    }
+
+    func testOutOfRangeEnumValuesDecodeAsUnknown() throws {
+        // status { software: "main" role: <varint beyond int32> } — once a trap in the enum conversion.
+        let envelope = try ProtoCodec.decode([0xb2, 0x01, 0x10, 0x0a, 0x04, 0x6d, 0x61, 0x69, 0x6e,
+                                              0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05])
+        XCTAssertEqual(envelope.body, .status(Status(software: "main", role: .unspecified, uptimeSeconds: 0)))
     }
 }
