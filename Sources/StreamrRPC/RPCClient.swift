@@ -41,11 +41,9 @@ public enum RPCClient {
             (channel, handshake) = try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: initializer)
         }
         let remote = channel.channel.remoteAddress
-        let eventLoop = channel.channel.eventLoop
         return try await channel.executeThenClose { inbound, outbound in
             let certificate = try await handshake.get()
-            let connection = RPCConnection(outbound: outbound, peer: PeerInfo(remoteAddress: remote, certificate: certificate),
-                                           eventLoop: eventLoop)
+            let connection = RPCConnection(channel: channel.channel, peer: PeerInfo(remoteAddress: remote, certificate: certificate))
             return try await withThrowingTaskGroup(of: R?.self) { group in
                 group.addTask {
                     try await connection.run(inbound: inbound, handler: handler)

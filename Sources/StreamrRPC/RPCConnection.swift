@@ -45,7 +45,8 @@ public final class RPCConnection: Sendable {
     public typealias Handler = @Sendable (Envelope, RPCConnection) async throws -> Envelope.Body?
 
     public let peer: PeerInfo
-    private let outbound: NIOAsyncChannelOutboundWriter<Envelope>
+    private let channel: any Channel
+    private let window: WriteWindow
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -54,11 +55,12 @@ public final class RPCConnection: Sendable {
         var closed = false
     }
 
-    private let eventLoop: any EventLoop
+    private var eventLoop: any EventLoop { channel.eventLoop }
 
-    init(outbound: NIOAsyncChannelOutboundWriter<Envelope>, peer: PeerInfo, eventLoop: any EventLoop) {
-        self.outbound = outbound
-        self.eventLoop = eventLoop
+    /// Writes go straight to `channel` through a `WriteWindow` of `writeWindowBytes`.
+    init(channel: any Channel, peer: PeerInfo, writeWindowBytes: Int = 1 << 20) {
+        self.channel = channel
+        self.window = WriteWindow(limit: writeWindowBytes)
         self.peer = peer
     }
 
@@ -80,7 +82,7 @@ public final class RPCConnection: Sendable {
         defer { timer.cancel() }
         let answer = try await withTaskCancellationHandler {
             do {
-                try await outbound.write(Envelope(id: id, body))
+                try await send([Envelope(id: id, body)])
             } catch {
                 state.withLockedValue { $0.pending.removeValue(forKey: id) }?.fail(error)
             }
@@ -94,18 +96,18 @@ public final class RPCConnection: Sendable {
 
     /// Sends a message that expects no answer. Waits while the peer is not keeping up.
     public func push(_ body: Envelope.Body) async throws {
-        try await outbound.write(Envelope(body))
+        try await send([Envelope(body)])
     }
 
     /// Answers `request` (for handlers that answer later, or out of order).
     public func reply(to request: Envelope, _ body: Envelope.Body) async throws {
         precondition(request.id != 0, "a push has no one to answer")
-        try await outbound.write(Envelope(replyTo: request.id, body))
+        try await send([Envelope(replyTo: request.id, body)])
     }
 
     /// Sends several pushes with one flush.
     public func push(contentsOf bodies: [Envelope.Body]) async throws {
-        try await outbound.write(contentsOf: bodies.map { Envelope($0) })
+        try await send(bodies.map { Envelope($0) })
     }
 
     /// Reads inbound envelopes until the peer closes, answering requests with `handler`.
@@ -119,7 +121,7 @@ public final class RPCConnection: Sendable {
             }
             guard let handler else {
                 if envelope.id != 0 {
-                    try await outbound.write(Envelope(replyTo: envelope.id, .error(ErrorMessage(.unsupported, "\(envelope.body.name) not served here"))))
+                    try await send([Envelope(replyTo: envelope.id, .error(ErrorMessage(.unsupported, "\(envelope.body.name) not served here")))])
                 }
                 continue
             }
@@ -129,16 +131,32 @@ public final class RPCConnection: Sendable {
             } catch let error as ErrorMessage {
                 answer = .error(error)
             } catch let error as CloseConnection {
-                if envelope.id != 0 { try? await outbound.write(Envelope(replyTo: envelope.id, .error(error.reason))) }
+                if envelope.id != 0 { try? await send([Envelope(replyTo: envelope.id, .error(error.reason))]) }
                 throw error
             }
             if envelope.id != 0, let answer {
-                try await outbound.write(Envelope(replyTo: envelope.id, answer))
+                try await send([Envelope(replyTo: envelope.id, answer)])
             }
         }
     }
 
+    /// Hands `envelopes` to the channel (one flush) once the write window has room for
+    /// them. Returns without waiting for the socket, so one writer can keep the pipe full;
+    /// a write error closes the connection, which fails later sends.
+    private func send(_ envelopes: [Envelope]) async throws {
+        let bytes = envelopes.reduce(0) { $0 + $1.body.approximateSize }
+        try await window.acquire(bytes)
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [window, channel] result in
+            window.release(bytes)
+            if case .failure = result { channel.close(promise: nil) }
+        }
+        for envelope in envelopes.dropLast() { channel.write(envelope, promise: nil) }
+        channel.writeAndFlush(envelopes.last!, promise: promise)
+    }
+
     private func failPending(_ error: any Error) {
+        window.fail(RPCError.connectionClosed)
         let waiters = state.withLockedValue { state -> [EventLoopPromise<Envelope>] in
             state.closed = true
             defer { state.pending.removeAll() }

@@ -97,7 +97,7 @@ public final class RPCServer: Sendable {
                     channel.close(promise: nil)
                 }
                 let peer = PeerInfo(remoteAddress: remote, certificate: certificate, credentials: accepted.credentials)
-                let connection = RPCConnection(outbound: outbound, peer: peer, eventLoop: accepted.channel.channel.eventLoop)
+                let connection = RPCConnection(channel: channel, peer: peer)
                 try await connection.run(inbound: inbound, handler: handler)
             }
             logger.debug("connection closed")

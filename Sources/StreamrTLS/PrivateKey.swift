@@ -15,8 +15,9 @@ public final class PrivateKey: @unchecked Sendable {
     }
 
     public convenience init(pem: String) throws {
-        let key = try withMemoryBIO(Array(pem.utf8)) { bio in PEM_read_bio_PrivateKey(bio, nil, nil, nil) }
-        guard let key else { throw TLSError.drain(.key, "not a PEM private key") }
+        // An empty passphrase callback: an encrypted key fails instead of OpenSSL prompting on a terminal.
+        let key = try withMemoryBIO(Array(pem.utf8)) { bio in PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil) }
+        guard let key else { throw TLSError.drain(.key, "not an unencrypted PEM private key") }
         self.init(taking: key)
     }
 

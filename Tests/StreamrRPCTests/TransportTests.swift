@@ -115,3 +115,37 @@ actor Gate {
         waiters.removeAll()
     }
 }
+
+final class ClientToServerBackpressureTests: XCTestCase {
+    /// The same guarantee in the other direction: a client pushing to a server whose
+    /// handler is stalled must be held back, not buffered in memory.
+    func testStalledServerHoldsBackAPushingClient() async throws {
+        let frameBytes = 64 * 1024
+        let gate = Gate()
+        let received = ManagedAtomicCounter()
+        let handler: RPCConnection.Handler = { envelope, _ in
+            if case .media = envelope.body {
+                await gate.wait()
+                received.increment()
+            }
+            return nil
+        }
+        let sent = ManagedAtomicCounter()
+        try await withServer(handler: handler) { address in
+            try await RPCClient.withConnection(to: address, pipeline: RPCPipeline()) { connection in
+                let pusher = Task {
+                    for seq in 1...1600 {
+                        try await connection.push(.media(MediaData(stream: "s", chunkSeq: UInt64(seq), tags: [UInt8](repeating: 1, count: frameBytes))))
+                        sent.increment()
+                    }
+                }
+                try await Task.sleep(for: .seconds(1))
+                let inFlight = sent.value
+                XCTAssertLessThan(inFlight * frameBytes, 24 << 20, "client sent \(inFlight) frames to a stalled server")
+                await gate.open()
+                try await pusher.value
+                while received.value < 1600 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+        }
+    }
+}

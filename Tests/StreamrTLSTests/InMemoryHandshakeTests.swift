@@ -68,8 +68,8 @@ final class InMemoryHandshakeTests: XCTestCase {
         XCTAssertTrue(client.seen.errors.isEmpty && server.seen.errors.isEmpty, "\(client.seen.errors) \(server.seen.errors)")
 
         // Application data flows both ways and arrives as plaintext.
-        try client.write("ping").wait()
-        try server.write("pong").wait()
+        XCTAssertNoThrow(try XCTUnwrap(result(of: client.write("ping"), timeout: 0)).get())
+        XCTAssertNoThrow(try XCTUnwrap(result(of: server.write("pong"), timeout: 0)).get())
         try shuttle(client, server)
         XCTAssertEqual(server.seen.received, "ping")
         XCTAssertEqual(client.seen.received, "pong")
@@ -86,8 +86,8 @@ final class InMemoryHandshakeTests: XCTestCase {
         let serverEarly = server.write("server too")
         XCTAssertEqual(server.seen.received, "")
         try shuttle(client, server)
-        try early.wait()
-        try serverEarly.wait()
+        XCTAssertNoThrow(try XCTUnwrap(result(of: early, timeout: 0), "early write still pending").get())
+        XCTAssertNoThrow(try XCTUnwrap(result(of: serverEarly, timeout: 0), "early write still pending").get())
         XCTAssertEqual(server.seen.received, "written before the handshake")
         XCTAssertEqual(client.seen.received, "server too")
     }
@@ -184,13 +184,13 @@ final class InMemoryHandshakeTests: XCTestCase {
     func testCloseSendsCloseNotifyAndPeerSeesCleanClose() throws {
         let client = try Side(clientConfig), server = try Side(serverConfig())
         try run(client, server)
-        try client.channel.close().wait()
+        XCTAssertNoThrow(try XCTUnwrap(result(of: client.channel.close(), timeout: 0)).get())
         try shuttle(client, server)
         XCTAssertFalse(server.channel.isActive, "close_notify should make the server close too")
         XCTAssertEqual(server.seen.inactiveCount, 1)
         XCTAssertTrue(server.seen.errors.isEmpty, "\(server.seen.errors)")
         XCTAssertTrue(client.seen.errors.isEmpty, "\(client.seen.errors)")
-        XCTAssertThrowsError(try client.write("late").wait())
+        XCTAssertThrowsError(try XCTUnwrap(result(of: client.write("late"), timeout: 0)).get())
     }
 
     func testEOFWithoutCloseNotifyIsReportedUnclean() throws {

@@ -19,7 +19,7 @@ final class LoopbackToolTests: XCTestCase {
 
     override func tearDownWithError() throws {
         tools.forEach { $0.stop() }
-        for channel in channels { try? channel.close().wait() }
+        channels.forEach { $0.close(promise: nil) } // the group shutdown below closes whatever is left
         try group.syncShutdownGracefully()
         pki = nil
     }
@@ -128,13 +128,13 @@ final class LoopbackToolTests: XCTestCase {
         XCTAssertTrue(waitUntil { !wrongSeen.errors.isEmpty }, "no error")
         XCTAssertEqual(wrongSeen.tlsErrors.map(\.kind), [.handshakeFailed])
         XCTAssertTrue(wrongSeen.handshakes.isEmpty)
-        try wrong.closeFuture.wait()
+        XCTAssertTrue(waitUntil { !wrong.isActive })
 
         // Pinned to the right CA (and no trust roots): it works and data reaches s_server.
         let (right, rightSeen) = try connect(port, .client(pinnedCAKeySHA256: pki.ca.certificate.publicKeySHA256))
         XCTAssertTrue(waitUntil { !rightSeen.handshakes.isEmpty }, "\(rightSeen.errors) \(server.text)")
         XCTAssertEqual(rightSeen.handshakes.first?.peerCertificate?.commonName, TestPKI.serverName)
-        try right.writeAndFlush(ByteBuffer(string: "pinned-hello-99\n")).wait()
+        XCTAssertNoThrow(try XCTUnwrap(result(of: right.writeAndFlush(ByteBuffer(string: "pinned-hello-99\n")))).get())
         XCTAssertTrue(server.waitFor("pinned-hello-99"), server.text)
         server.send("from-s_server\n")
         XCTAssertTrue(waitUntil { rightSeen.received.contains("from-s_server") }, rightSeen.received)
@@ -145,7 +145,7 @@ final class LoopbackToolTests: XCTestCase {
         let (port, seen) = try startEchoServer()
         let clientConfig = TLSConfiguration.client(identity: pki.clientIdentity, trustRoots: [pki.ca.certificate])
         let (good, goodSeen) = try connect(port, clientConfig)
-        try good.writeAndFlush(ByteBuffer(string: "one;")).wait()
+        XCTAssertNoThrow(try XCTUnwrap(result(of: good.writeAndFlush(ByteBuffer(string: "one;")))).get())
         XCTAssertTrue(waitUntil { goodSeen.received == "one;" }, goodSeen.received)
 
         // A plain HTTP request and random bytes where a ClientHello should be.
@@ -158,7 +158,7 @@ final class LoopbackToolTests: XCTestCase {
         }
         XCTAssertTrue(waitUntil { seen.tlsErrors.filter { $0.kind == .handshakeFailed }.count == 2 }, "\(seen.errors)")
 
-        try good.writeAndFlush(ByteBuffer(string: "two;")).wait()
+        XCTAssertNoThrow(try XCTUnwrap(result(of: good.writeAndFlush(ByteBuffer(string: "two;")))).get())
         XCTAssertTrue(waitUntil { goodSeen.received == "one;two;" }, goodSeen.received)
         XCTAssertTrue(good.isActive)
         XCTAssertTrue(goodSeen.errors.isEmpty, "\(goodSeen.errors)")

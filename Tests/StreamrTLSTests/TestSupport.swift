@@ -112,6 +112,19 @@ func waitUntil(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
+/// A future's result once it completes, or nil after `timeout` (a broken handler must fail
+/// a test, not hang it). Embedded event loops complete synchronously: use timeout 0 there.
+func result(of future: EventLoopFuture<Void>, timeout: TimeInterval = 10) -> Result<Void, Error>? {
+    final class Box: @unchecked Sendable {
+        let lock = NSLock()
+        var value: Result<Void, Error>?
+    }
+    let box = Box()
+    future.whenComplete { result in box.lock.withLock { box.value = result } }
+    _ = waitUntil(timeout: timeout) { box.lock.withLock { box.value != nil } }
+    return box.lock.withLock { box.value }
+}
+
 /// An external tool (openssl) run under `timeout`, stdout and stderr merged and collected.
 final class Tool: @unchecked Sendable {
     let process = Process()

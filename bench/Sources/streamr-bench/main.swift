@@ -78,6 +78,17 @@ let media = MediaData(stream: "bench", chunkSeq: 1, tags: [UInt8](repeating: 0x4
 let deadline = ContinuousClock.now + .milliseconds(Int64(options.seconds * 1000))
 
 let serverTask = Task { try await server.run(handler: handler) }
+// In-flight bytes (pushed by clients, not yet handled by the server), sampled: shows
+// that backpressure bounds what the transport buffers.
+let pushed = NIOLockedValueBox(0)
+let maxInFlight = NIOLockedValueBox(0)
+let sampler = Task {
+    while !Task.isCancelled {
+        let inFlight = pushed.withLockedValue { $0 } - received.withLockedValue { $0.bytes }
+        maxInFlight.withLockedValue { $0 = max($0, inFlight) }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
 let cpuStart = cpuSeconds()
 let wallStart = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -87,6 +98,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 if options.payload == "media" {
                     while ContinuousClock.now < deadline {
                         try await connection.push(contentsOf: Array(repeating: .media(media), count: 16))
+                        pushed.withLockedValue { $0 += 16 * media.tags.count }
                     }
                 } else {
                     try await withThrowingTaskGroup(of: Void.self) { inner in
@@ -115,11 +127,12 @@ let wall = Double((ContinuousClock.now - wallStart).components.attoseconds) / 1e
 try await Task.sleep(for: .milliseconds(200))
 let cpu = cpuSeconds() - cpuStart
 serverTask.cancel()
+sampler.cancel()
 let (count, bytes) = received.withLockedValue { $0 }
 let json = """
 {"scenario":"rpc-\(options.payload)","tls":\(options.tls),"connections":\(options.connections),"seconds":\(String(format: "%.2f", wall)),\
 "envelopes_per_s":\(Int(Double(count) / wall)),"mb_per_s":\(String(format: "%.1f", Double(bytes) / wall / 1e6)),\
-"cpu_seconds":\(String(format: "%.2f", cpu)),"cpu_s_per_gb":\(bytes > 0 ? String(format: "%.2f", cpu / (Double(bytes) / 1e9)) : "null")}
+"cpu_seconds":\(String(format: "%.2f", cpu)),"max_in_flight_mb":\(String(format: "%.1f", Double(maxInFlight.withLockedValue { $0 }) / 1e6)),"cpu_s_per_gb":\(bytes > 0 ? String(format: "%.2f", cpu / (Double(bytes) / 1e9)) : "null")}
 """
 print(json)
 exit(0)
