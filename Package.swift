@@ -67,12 +67,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Pure logic (no NIO, no C): names, secrets, amounts, periods, invites, join lines.
+        .target(name: "CoordinatorCore"),
+
         // One module per daemon, and the CLI.
-        .target(name: "Coordinator", dependencies: daemonDeps),
+        .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
         .target(name: "Ingest", dependencies: daemonDeps),
         .target(name: "Validator", dependencies: daemonDeps),
         .target(name: "NodeAgent", dependencies: daemonDeps),
-        .target(name: "Ctl", dependencies: daemonDeps),
+        .target(name: "Ctl", dependencies: daemonDeps + ["CoordinatorCore"]),
 
         // Thin executables.
         .executableTarget(name: "streamr-ingest", dependencies: ["Ingest", "StreamrDaemon"]),
@@ -106,6 +109,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"]),
         .testTarget(name: "StreamrDaemonTests", dependencies: ["StreamrDaemon", "Ctl", "StreamrRPC", "StreamrWire", "StreamrTLS"]),
     ]
 )
