@@ -1,0 +1,42 @@
+import StreamrStore
+
+/// The coordinator's SQLite schema. Times are unix seconds; money is integer minor units.
+/// Secrets (stream keys, invite tokens) are stored only as SHA-256 hex.
+enum CoordinatorSchema {
+    static let migrations = [
+        Migration(version: 1, sql: """
+            CREATE TABLE streams (
+                name TEXT PRIMARY KEY,
+                key_hash TEXT NOT NULL UNIQUE,
+                pool_minor INTEGER NOT NULL CHECK (pool_minor >= 0),
+                currency TEXT NOT NULL,
+                period_seconds INTEGER NOT NULL CHECK (period_seconds > 0),
+                state TEXT NOT NULL DEFAULT 'offline' CHECK (state IN ('offline', 'live')),
+                created_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE TABLE invites (
+                id INTEGER PRIMARY KEY,
+                token_hash TEXT NOT NULL UNIQUE,
+                stream TEXT NOT NULL REFERENCES streams(name) ON DELETE CASCADE,
+                uses_left INTEGER NOT NULL CHECK (uses_left >= 0),
+                max_uses INTEGER NOT NULL CHECK (max_uses > 0),
+                expires_at INTEGER NOT NULL,
+                revoked_at INTEGER,
+                created_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX invites_by_stream ON invites(stream);
+            -- A node outlives the stream it joined for (its earnings history stays), hence SET NULL.
+            CREATE TABLE nodes (
+                node_id TEXT PRIMARY KEY,
+                display_name TEXT NOT NULL,
+                payout_handle TEXT NOT NULL,
+                stream TEXT REFERENCES streams(name) ON DELETE SET NULL,
+                enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+                cert_sha256 TEXT NOT NULL,
+                invite_id INTEGER,
+                enrolled_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX nodes_by_stream ON nodes(stream);
+            """),
+    ]
+}
