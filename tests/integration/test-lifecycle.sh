@@ -143,6 +143,7 @@ cat >"$WORK/coordinator.conf" <<EOF
 listen_rpc = 127.0.0.1:$CP
 control_socket = $WORK/run-coord/control.sock
 pki_directory = $PKI
+state_directory = $WORK/state
 EOF
 lifecycle coordinator streamr-coordinator "tcp:127.0.0.1:$CP unix:$WORK/run-coord/control.sock" -- \
     --config "$WORK/coordinator.conf"
@@ -150,11 +151,11 @@ lifecycle coordinator streamr-coordinator "tcp:127.0.0.1:$CP unix:$WORK/run-coor
 ############ ingest ############
 pick_port IP
 lifecycle ingest streamr-ingest "tcp:127.0.0.1:$IP" -- \
-    --set "pki_directory=$PKI" --set "listen_subscribe=127.0.0.1:$IP"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$IP"
 
 ############ validator ############
 lifecycle validator streamr-validator "unix:$WORK/run-val/validator.sock" -- \
-    --set "work_socket=$WORK/run-val/validator.sock" --set "pki_directory=$PKI"
+    --set "work_socket=$WORK/run-val/validator.sock" --set "pki_directory=$PKI" --set "state_directory=$WORK/state"
 
 ############ node agent (its socket directory does not exist yet: the daemon creates it) ############
 NODE_DIR="$WORK/run-node/nested"

@@ -81,20 +81,20 @@ scenario() {
 
 pick_port C1; pick_port C2; pick_port C3
 scenario coord-no-client streamr-coordinator "tcp:127.0.0.1:$C1" none TERM -- \
-    --set "pki_directory=$PKI" --set "listen_rpc=127.0.0.1:$C1" --set "control_socket=$WORK/c1/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C1" --set "control_socket=$WORK/c1/control.sock"
 scenario coord-idle-before-handshake streamr-coordinator "tcp:127.0.0.1:$C2" plain TERM -- \
-    --set "pki_directory=$PKI" --set "listen_rpc=127.0.0.1:$C2" --set "control_socket=$WORK/c2/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C2" --set "control_socket=$WORK/c2/control.sock"
 scenario coord-idle-tls-session streamr-coordinator "tcp:127.0.0.1:$C3" "tls $PKI/ca.pem" TERM -- \
-    --set "pki_directory=$PKI" --set "listen_rpc=127.0.0.1:$C3" --set "control_socket=$WORK/c3/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C3" --set "control_socket=$WORK/c3/control.sock"
 pick_port C4
 scenario coord-idle-control streamr-coordinator "unix:$WORK/c4/control.sock" plain TERM -- \
-    --set "pki_directory=$PKI" --set "listen_rpc=127.0.0.1:$C4" --set "control_socket=$WORK/c4/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C4" --set "control_socket=$WORK/c4/control.sock"
 
 pick_port I1; pick_port I2
 scenario ingest-idle-before-handshake streamr-ingest "tcp:127.0.0.1:$I1" plain TERM -- \
-    --set "pki_directory=$PKI" --set "listen_subscribe=127.0.0.1:$I1"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$I1"
 scenario ingest-idle-tls-session streamr-ingest "tcp:127.0.0.1:$I2" "tls $PKI/ca.pem $WORK/node.pem $WORK/node.key" TERM -- \
-    --set "pki_directory=$PKI" --set "listen_subscribe=127.0.0.1:$I2"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$I2"
 
 scenario validator-idle-work streamr-validator "unix:$WORK/v/validator.sock" plain TERM -- \
     --set "work_socket=$WORK/v/validator.sock"

@@ -77,7 +77,7 @@ mkdir -p "$WORK/sa-coord"
 CTL="$WORK/sa-coord/control.sock"
 CFG_CTL="$WORK/cfg-coord/control.sock"
 activate coord-a -l "127.0.0.1:$P" -l "$CTL" -l "127.0.0.1:$R" --fdname=rpc:control:bogus -- \
-    "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "listen_rpc=127.0.0.1:$Q" \
+    "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$Q" \
     --set "control_socket=$CFG_CTL"
 COORD=$PID
 check "coord-a: nothing exec'd before the first connection" \
@@ -109,7 +109,7 @@ pick_port P2; pick_port Q2
 mkdir -p "$WORK/sa-coord2"
 CTL2="$WORK/sa-coord2/control.sock"
 activate coord-b -l "127.0.0.1:$P2" -l "$CTL2" --fdname=rpc:control -- \
-    "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "listen_rpc=127.0.0.1:$Q2" \
+    "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$Q2" \
     --set "control_socket=$WORK/cfg-coord2/control.sock"
 COORD2=$PID
 tls_connect coord-b-tls "$P2"
@@ -129,7 +129,7 @@ stopped_ok coord-b "$COORD2" "$CTL2"
 mkdir -p "$WORK/sa-val"
 WORKSOCK="$WORK/sa-val/work.sock"
 activate val -l "$WORKSOCK" --fdname=work -- \
-    "$BIN/streamr-validator" --set "work_socket=$WORK/cfg-val/work.sock" --set "pki_directory=$PKI"
+    "$BIN/streamr-validator" --set "work_socket=$WORK/cfg-val/work.sock" --set "pki_directory=$PKI" --set "state_directory=$WORK/state"
 VAL=$PID
 run_cmd val-status "$BIN/streamrctl" status --socket "$WORKSOCK"
 expect_rc 0 "validator: streamrctl status over the inherited work socket (the first connection)"
@@ -170,7 +170,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 
 pick_port SP; pick_port SQ
 activate ingest -l "127.0.0.1:$SP" --fdname=subscribe -- \
-    "$BIN/streamr-ingest" --set "pki_directory=$PKI" --set "listen_subscribe=127.0.0.1:$SQ"
+    "$BIN/streamr-ingest" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$SQ"
 INGEST=$PID
 tls_connect ingest-cert "$SP" -cert "$WORK/node.pem" -key "$WORK/node.key"
 check "ingest: the activating connection with a CA-issued client certificate completes TLS 1.3" tls_ok

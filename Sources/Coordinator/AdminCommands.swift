@@ -1,0 +1,121 @@
+import CoordinatorCore
+import StreamrWire
+
+/// The commands themselves. Each answers a table (columns and rows of text, which
+/// streamrctl prints as a table or as JSON) and a one-line message for people.
+extension AdminService {
+    // MARK: - Streams
+
+    func createStream(_ args: Arguments) throws -> AdminResponse {
+        let name = try StreamName.validate(try args.required("name"))
+        let currency = try Currency.parse(args.optional("currency") ?? "USD")
+        let pool = try Amount.parse(args.optional("pool") ?? "0", currency: currency)
+        let period = try Period.parse(args.optional("per") ?? "1h")
+        let key = Secret.generate()
+        try store.createStream(name: name, keyHash: key.hash, pool: pool, periodSeconds: period, now: clock())
+        logger.notice("stream \(name) created", metadata: ["event": "stream_created", "stream": "\(name)"])
+        return keyResponse(name: name, key: key, message: "stream `\(name)` created; pool \(pool) per \(Period.format(period))")
+    }
+
+    func rotateKey(_ args: Arguments) throws -> AdminResponse {
+        let name = try args.required("name")
+        let key = Secret.generate()
+        try store.rotateKey(stream: name, keyHash: key.hash)
+        logger.notice("stream \(name) key rotated", metadata: ["event": "stream_key_rotated", "stream": "\(name)"])
+        return keyResponse(name: name, key: key, message: "new key for stream `\(name)`; the old key no longer works")
+    }
+
+    /// The one time a key is ever shown.
+    private func keyResponse(name: String, key: Secret, message: String) -> AdminResponse {
+        AdminResponse(columns: ["name", "key", "rtmp_url"], rows: [[name, key.text, endpoints.rtmpURL(key: key.text)]],
+                      message: message)
+    }
+
+    func listStreams() throws -> AdminResponse {
+        let nodeCounts = Dictionary(grouping: try store.nodes().compactMap(\.stream), by: { $0 }).mapValues(\.count)
+        return AdminResponse(columns: ["name", "state", "pool", "currency", "per", "nodes", "created"],
+                             rows: try store.streams().map { streamRow($0, nodes: nodeCounts[$0.name] ?? 0) })
+    }
+
+    func showStream(_ args: Arguments) throws -> AdminResponse {
+        let stream = try store.stream(named: try args.required("name"))
+        let nodes = try store.nodes().filter { $0.stream == stream.name }.count
+        return AdminResponse(columns: ["name", "state", "pool", "currency", "per", "nodes", "created"],
+                             rows: [streamRow(stream, nodes: nodes)])
+    }
+
+    private func streamRow(_ stream: StreamRecord, nodes: Int) -> [String] {
+        [stream.name, stream.live ? "live" : "offline", stream.pool.formatted, stream.pool.currency.code,
+         Period.format(stream.periodSeconds), "\(nodes)", TimeText.format(stream.createdAt)]
+    }
+
+    func deleteStream(_ args: Arguments) throws -> AdminResponse {
+        let name = try args.required("name")
+        try store.deleteStream(name: name)
+        logger.notice("stream \(name) deleted", metadata: ["event": "stream_deleted", "stream": "\(name)"])
+        return AdminResponse(message: "stream `\(name)` deleted, with its invites")
+    }
+
+    // MARK: - Invites
+
+    func createInvite(_ args: Arguments) throws -> AdminResponse {
+        let stream = try args.required("stream")
+        let uses = try args.optional("uses").map(InviteRules.parseUses) ?? InviteRules.defaultUses
+        let lifetime = try args.optional("expires").map(Period.parse) ?? InviteRules.defaultLifetime
+        let pin = try caPin()
+        let token = Secret.generate()
+        let now = clock()
+        let id = try store.createInvite(stream: stream, tokenHash: token.hash, uses: uses, expiresAt: now + lifetime, now: now)
+        let line = JoinLine(host: endpoints.host, port: endpoints.rpcPort, stream: stream, token: token.text, caPin: pin)
+        logger.notice("invite \(id) for stream \(stream) created", metadata: [
+            "event": "invite_created", "stream": "\(stream)", "invite": "\(id)"])
+        return AdminResponse(columns: ["id", "stream", "uses", "expires", "join_line"],
+                             rows: [["\(id)", stream, "\(uses)", TimeText.format(now + lifetime), line.commandLine]],
+                             message: "invite \(id) for `\(stream)`: \(uses) use(s), expires in \(Period.format(lifetime))")
+    }
+
+    func listInvites() throws -> AdminResponse {
+        let now = clock()
+        return AdminResponse(columns: ["id", "stream", "uses_left", "max_uses", "expires", "state", "created"],
+                             rows: try store.invites().map { invite in
+                                 let s = invite.state
+                                 return ["\(invite.id)", s.stream, "\(s.usesLeft)", "\(s.maxUses)", TimeText.format(s.expiresAt),
+                                         s.state(now: now), TimeText.format(s.createdAt)]
+                             })
+    }
+
+    func revokeInvite(_ args: Arguments) throws -> AdminResponse {
+        let text = try args.required("id")
+        guard let id = Int64(text), id > 0 else { throw InvalidInput("bad invite id `\(text)`: use the number from `invite list`") }
+        let invite = try store.revokeInvite(id: id, now: clock())
+        logger.notice("invite \(id) revoked", metadata: ["event": "invite_revoked", "invite": "\(id)"])
+        return AdminResponse(message: "invite \(id) for `\(invite.state.stream)` revoked")
+    }
+
+    // MARK: - Nodes
+
+    static let nodeColumns = ["node_id", "display_name", "stream", "payout_handle", "enabled", "enrolled"]
+
+    private func nodeRow(_ node: NodeRecord) -> [String] {
+        [node.nodeID, node.displayName, node.stream ?? "-", node.payoutHandle, node.enabled ? "yes" : "no",
+         TimeText.format(node.enrolledAt)]
+    }
+
+    func listNodes() throws -> AdminResponse {
+        AdminResponse(columns: Self.nodeColumns, rows: try store.nodes().map(nodeRow))
+    }
+
+    func showNode(_ args: Arguments) throws -> AdminResponse {
+        let node = try store.node(id: try args.required("id"))
+        return AdminResponse(columns: Self.nodeColumns + ["cert_sha256", "invite"],
+                             rows: [nodeRow(node) + [node.certificateSHA256, node.inviteID.map { "\($0)" } ?? "-"]])
+    }
+
+    func setNode(_ args: Arguments, enabled: Bool) throws -> AdminResponse {
+        let id = try args.required("id")
+        try store.setEnabled(node: id, enabled)
+        logger.notice("node \(id) \(enabled ? "enabled" : "disabled")", metadata: [
+            "event": enabled ? "node_enabled" : "node_disabled", "node": "\(id)"])
+        return AdminResponse(message: enabled ? "node `\(id)` enabled" : "node `\(id)` disabled; its certificate is refused from now on")
+    }
+}

@@ -1,0 +1,121 @@
+import CoordinatorCore
+import Foundation
+import Logging
+import StreamrRPC
+import StreamrWire
+
+/// Where friends and OBS reach this host: printed in RTMP URLs and join lines.
+public struct PublicEndpoints: Sendable {
+    public var host: String
+    public var rtmpPort: Int
+    public var rpcPort: Int
+    public init(host: String, rtmpPort: Int = 1935, rpcPort: Int = 7443) {
+        self.host = host; self.rtmpPort = rtmpPort; self.rpcPort = rpcPort
+    }
+
+    private var hostPart: String { host.contains(":") ? "[\(host)]" : host }
+    public func rtmpURL(key: String) -> String { "rtmp://\(hostPart):\(rtmpPort)/live/\(key)" }
+}
+
+/// The host commands behind streamrctl (`stream ...`, `invite ...`, `node ...`), answered
+/// on the control socket after BaseHandler.adminHandler has checked the peer's credentials.
+public struct AdminService: Sendable {
+    let store: CoordinatorStore
+    let endpoints: PublicEndpoints
+    /// The CA pin for join lines; read when needed so a missing CA is reported per command.
+    let caPin: @Sendable () throws -> String
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    public init(store: CoordinatorStore, endpoints: PublicEndpoints, caPin: @escaping @Sendable () throws -> String,
+                clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now, logger: Logger) {
+        self.store = store; self.endpoints = endpoints; self.caPin = caPin; self.clock = clock; self.logger = logger
+    }
+
+    /// An RPC handler for `adminRequest`s (other bodies are not served here).
+    public var handler: RPCConnection.Handler {
+        { envelope, _ in
+            guard case .adminRequest(let request) = envelope.body else {
+                throw ErrorMessage(.unsupported, "\(envelope.body.name) is not served on the control socket")
+            }
+            return .adminResponse(try self.handle(request))
+        }
+    }
+
+    /// Runs one command; every failure becomes an ErrorMessage with a code and a clear text.
+    public func handle(_ request: AdminRequest) throws -> AdminResponse {
+        do {
+            return try dispatch(request)
+        } catch let error as ErrorMessage {
+            throw error
+        } catch {
+            let message = Self.errorMessage(for: error)
+            if message.code == .internalError {
+                logger.error("admin command `\(request.command.joined(separator: " "))` failed: \(error)",
+                             metadata: ["event": "admin_failed"])
+            }
+            throw message
+        }
+    }
+
+    /// Maps domain errors to wire codes.
+    static func errorMessage(for error: any Error) -> ErrorMessage {
+        switch error {
+        case let error as InvalidInput:
+            return ErrorMessage(.invalidArgument, error.message)
+        case let error as CoordinatorStoreError:
+            switch error {
+            case .unknownStream, .unknownInvite, .unknownNode: return ErrorMessage(.notFound, error.description)
+            case .streamExists: return ErrorMessage(.alreadyExists, error.description)
+            case .inviteRefused(.unknown): return ErrorMessage(.unauthenticated, error.description)
+            case .inviteRefused: return ErrorMessage(.failedPrecondition, error.description)
+            }
+        default:
+            return ErrorMessage(.internalError, "internal error: \(error)")
+        }
+    }
+
+    private func dispatch(_ request: AdminRequest) throws -> AdminResponse {
+        let args = Arguments(request)
+        switch request.command {
+        case ["stream", "create"]: return try createStream(args)
+        case ["stream", "list"]: return try listStreams()
+        case ["stream", "show"]: return try showStream(args)
+        case ["stream", "rotate-key"]: return try rotateKey(args)
+        case ["stream", "delete"]: return try deleteStream(args)
+        case ["invite", "create"]: return try createInvite(args)
+        case ["invite", "list"]: return try listInvites()
+        case ["invite", "revoke"]: return try revokeInvite(args)
+        case ["node", "list"]: return try listNodes()
+        case ["node", "show"]: return try showNode(args)
+        case ["node", "disable"]: return try setNode(args, enabled: false)
+        case ["node", "enable"]: return try setNode(args, enabled: true)
+        default:
+            throw ErrorMessage(.unsupported, "unknown command `\(request.command.joined(separator: " "))` (is streamrctl newer than the coordinator?)")
+        }
+    }
+}
+
+/// Named arguments of an AdminRequest, with "missing" reported clearly.
+struct Arguments {
+    let request: AdminRequest
+    init(_ request: AdminRequest) { self.request = request }
+
+    func required(_ name: String) throws -> String {
+        guard let value = request[argument: name], !value.isEmpty else { throw InvalidInput("missing argument `\(name)`") }
+        return value
+    }
+
+    func optional(_ name: String) -> String? {
+        request[argument: name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// Times in listings: UTC, to the second, sortable.
+enum TimeText {
+    static func format(_ unixSeconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(unixSeconds)))
+    }
+}

@@ -1,0 +1,113 @@
+import Coordinator
+import CoordinatorCore
+import Logging
+import StreamrWire
+import XCTest
+
+final class AdminServiceTests: TempDatabaseTestCase {
+    static let pin = "sha256:" + String(repeating: "cd", count: 32)
+    var admin: AdminService!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        admin = AdminService(store: store, endpoints: PublicEndpoints(host: "host.example", rtmpPort: 1935, rpcPort: 7443),
+                             caPin: { Self.pin }, clock: { 1_000_000 }, logger: logger)
+    }
+
+    @discardableResult
+    private func call(_ command: String, _ arguments: [(String, String)] = []) throws -> AdminResponse {
+        try admin.handle(AdminRequest(command: command.split(separator: " ").map(String.init),
+                                      arguments: arguments.map { AdminArgument($0.0, $0.1) }))
+    }
+
+    private func assertError(_ command: String, _ arguments: [(String, String)] = [], code: ErrorCode, _ text: String,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try call(command, arguments), file: file, line: line) { error in
+            guard let error = error as? ErrorMessage else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(error.code, code, file: file, line: line)
+            XCTAssertEqual(error.message, text, file: file, line: line)
+        }
+    }
+
+    func testStreamCreatePrintsKeyOnceAndStoresItHashed() throws {
+        let created = try call("stream create", [("name", "main"), ("pool", "1000.00"), ("per", "1h"), ("currency", "usd")])
+        XCTAssertEqual(created.columns, ["name", "key", "rtmp_url"])
+        let key = created.rows[0][1]
+        XCTAssertEqual(created.rows[0][2], "rtmp://host.example:1935/live/\(key)")
+        XCTAssertEqual(try store.streamName(forKeyHash: SHA256.hex(of: key)), "main")
+        XCTAssertTrue(created.message.contains("1000.00 USD per 1h"), created.message)
+
+        let shown = try call("stream show", [("name", "main")])
+        XCTAssertEqual(shown.columns, ["name", "state", "pool", "currency", "per", "nodes", "created"])
+        XCTAssertEqual(shown.rows, [["main", "offline", "1000.00", "USD", "1h", "0", "1970-01-12T13:46:40Z"]])
+        XCTAssertFalse(shown.rows.joined().joined().contains(key), "the key is never shown again")
+        XCTAssertEqual(try call("stream list").rows.map { $0[0] }, ["main"])
+
+        let rotated = try call("stream rotate-key", [("name", "main")])
+        XCTAssertNotEqual(rotated.rows[0][1], key)
+        XCTAssertNil(try store.streamName(forKeyHash: SHA256.hex(of: key)))
+
+        try call("stream delete", [("name", "main")])
+        XCTAssertTrue(try call("stream list").rows.isEmpty)
+    }
+
+    func testStreamErrors() throws {
+        try call("stream create", [("name", "main")])
+        assertError("stream create", [("name", "main")], code: .alreadyExists, "a stream named `main` already exists")
+        assertError("stream show", [("name", "x")], code: .notFound, "unknown stream `x`")
+        assertError("stream delete", [("name", "x")], code: .notFound, "unknown stream `x`")
+        assertError("stream rotate-key", [("name", "x")], code: .notFound, "unknown stream `x`")
+        assertError("stream create", [("name", "b"), ("pool", "1,000")], code: .invalidArgument,
+                    "bad amount `1,000`: use digits with at most 2 decimals, e.g. 1000.00")
+        assertError("stream create", [("name", "b"), ("per", "1w")], code: .invalidArgument,
+                    "bad duration `1w`: use a whole number and a unit s, m, h or d, e.g. 30m, 1h, 1d")
+        assertError("stream create", [("name", "Bad!")], code: .invalidArgument,
+                    "bad stream name `Bad!`: use lower-case letters, digits, `-` and `_`, starting with a letter or digit")
+        assertError("stream create", [], code: .invalidArgument, "missing argument `name`")
+        assertError("stream frobnicate", code: .unsupported, "unknown command `stream frobnicate` (is streamrctl newer than the coordinator?)")
+    }
+
+    func testInvites() throws {
+        try call("stream create", [("name", "main")])
+        let created = try call("invite create", [("stream", "main"), ("uses", "3"), ("expires", "2h")])
+        XCTAssertEqual(created.columns, ["id", "stream", "uses", "expires", "join_line"])
+        let line = try JoinLine.parse(created.rows[0][4])
+        XCTAssertEqual(line.host, "host.example")
+        XCTAssertEqual(line.port, 7443)
+        XCTAssertEqual(line.stream, "main")
+        XCTAssertEqual(line.caPin, Self.pin)
+        XCTAssertEqual(try store.invites().first?.state.maxUses, 3)
+        XCTAssertEqual(try store.invites().first?.state.expiresAt, 1_000_000 + 7200)
+
+        let listed = try call("invite list")
+        XCTAssertEqual(listed.rows.first?[5], "active")
+        XCTAssertFalse(listed.rows.joined().joined().contains(line.token), "tokens are never listed")
+        try call("invite revoke", [("id", created.rows[0][0])])
+        XCTAssertEqual(try call("invite list").rows.first?[5], "revoked")
+
+        assertError("invite create", [("stream", "nope")], code: .notFound, "unknown stream `nope`")
+        assertError("invite create", [("stream", "main"), ("uses", "0")], code: .invalidArgument,
+                    "bad number of uses `0`: use a whole number from 1 to 10000")
+        assertError("invite revoke", [("id", "42")], code: .notFound, "unknown invite 42")
+        assertError("invite revoke", [("id", "x")], code: .invalidArgument, "bad invite id `x`: use the number from `invite list`")
+    }
+
+    func testNodes() throws {
+        try call("stream create", [("name", "main")])
+        _ = try store.createInvite(stream: "main", tokenHash: "t", uses: 1, expiresAt: 2_000_000, now: 1)
+        _ = try store.enroll(tokenHash: "t", stream: nil, now: 5) { stream, invite in
+            NodeRecord(nodeID: "node-0123456789ab", displayName: "Ana", payoutHandle: "venmo:@ana-b", stream: stream,
+                       certificateSHA256: "ff", inviteID: invite, enrolledAt: 5)
+        }
+        XCTAssertEqual(try call("node list").rows, [["node-0123456789ab", "Ana", "main", "venmo:@ana-b", "yes", "1970-01-01T00:00:05Z"]])
+        try call("node disable", [("id", "node-0123456789ab")])
+        XCTAssertEqual(try call("node show", [("id", "node-0123456789ab")]).rows[0][4], "no")
+        try call("node enable", [("id", "node-0123456789ab")])
+        XCTAssertEqual(try call("node show", [("id", "node-0123456789ab")]).rows[0][4], "yes")
+        XCTAssertEqual(try call("stream show", [("name", "main")]).rows[0][5], "1")
+        assertError("node show", [("id", "node-x")], code: .notFound, "unknown node `node-x`")
+        assertError("node disable", [("id", "node-x")], code: .notFound, "unknown node `node-x`")
+    }
+}
