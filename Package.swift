@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "Ingest", dependencies: daemonDeps),
         .target(name: "Validator", dependencies: daemonDeps),
         .target(name: "NodeAgent", dependencies: daemonDeps),
-        .target(name: "Ctl", dependencies: daemonDeps + ["CoordinatorCore"]),
+        .target(name: "Ctl", dependencies: daemonDeps),
 
         // Thin executables.
         .executableTarget(name: "streamr-ingest", dependencies: ["Ingest", "StreamrDaemon"]),

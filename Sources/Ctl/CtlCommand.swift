@@ -19,7 +19,7 @@ public struct CtlCommand: AsyncParsableCommand {
         or not reachable; 3 permission denied; 64 usage error.
         """,
         version: StreamrVersion.current,
-        subcommands: [StatusCommand.self])
+        subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self])
 
     public init() {}
 }

@@ -1,0 +1,56 @@
+import ArgumentParser
+
+/// `streamrctl node ...`: friends' nodes enrolled with this host.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "List, show, disable and enable enrolled nodes.",
+        subcommands: [List.self, Show.self, Disable.self, Enable.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List enrolled nodes.")
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                print(AdminOutput.list(try await connection.admin(["node", "list"]), json: connection.json,
+                                       empty: "no nodes have joined yet; send a friend `streamrctl invite create STREAM`"))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one node.")
+        @Argument(help: "Node id, e.g. node-0123456789ab.") var id: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                print(AdminOutput.show(try await connection.admin(["node", "show"], [("id", id)]), json: connection.json))
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a node: its certificate is refused from now on.")
+        @Argument(help: "Node id.") var id: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                print(AdminOutput.message(try await connection.admin(["node", "disable"], [("id", id)]), json: connection.json))
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled node again.")
+        @Argument(help: "Node id.") var id: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                print(AdminOutput.message(try await connection.admin(["node", "enable"], [("id", id)]), json: connection.json))
+            }
+        }
+    }
+}
