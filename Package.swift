@@ -112,6 +112,7 @@ let package = Package(
         .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StreamrDaemonTests", dependencies: ["StreamrDaemon", "Ctl", "StreamrRPC", "StreamrWire", "StreamrTLS"]),
     ]

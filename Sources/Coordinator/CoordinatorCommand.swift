@@ -30,19 +30,20 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         public func run() async throws {
             var daemon = try Daemon(name: "streamr-coordinator", role: .coordinator, options: options,
                                     settings: ["listen_rpc", "listen_http", "control_socket", "database",
-                                               "public_host", "public_rtmp_port", "public_rpc_port"])
+                                               "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port"])
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
             let store = try openStore(daemon)
-            let admin = AdminService(store: store, endpoints: try endpoints(daemon), caPin: { try pki.caPin() },
-                                     logger: daemon.logger)
+            let endpoints = try endpoints(daemon)
+            let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() }, logger: daemon.logger)
+            let gateway = NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints, logger: daemon.logger)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
             let rpc = try await daemon.bind(rpcAddress, pipeline: RPCPipeline(tls: tls))
             let control = try await daemon.bind(controlAddress, pipeline: RPCPipeline())
             let base = BaseHandler(daemon: daemon, listening: [rpc, control])
-            try await daemon.run(services: [RPCService(rpc, handler: base.handler()),
+            try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
                                             RPCService(control, handler: base.adminHandler(next: admin.handler))],
                                  listening: [rpc, control])
         }
@@ -60,15 +61,16 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             }
         }
 
-        /// What RTMP URLs and join lines name: `public_host` (default: this machine's name) and
-        /// the public ports (default 1935, and the port of `listen_rpc`).
+        /// What RTMP URLs, join lines and node settings name: `public_host` (default: this machine's
+        /// name) and the public ports (default 1935, the port of `listen_rpc`, and 7444).
         private func endpoints(_ daemon: Daemon) throws -> PublicEndpoints {
             let listenRPC = HostPort.parse(daemon.config.string("listen_rpc", default: "0.0.0.0:7443"))
             return PublicEndpoints(
                 host: daemon.config.string("public_host", default: ProcessInfo.processInfo.hostName),
                 rtmpPort: try daemon.config.int("public_rtmp_port", default: 1935, range: 1...65535),
                 rpcPort: try daemon.config.int("public_rpc_port", default: listenRPC.map { $0.port > 0 ? $0.port : 7443 } ?? 7443,
-                                               range: 1...65535))
+                                               range: 1...65535),
+                subscribePort: try daemon.config.int("public_subscribe_port", default: 7444, range: 1...65535))
         }
     }
 
