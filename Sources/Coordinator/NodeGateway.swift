@@ -42,7 +42,8 @@ public struct NodeGateway: Sendable {
             throw CloseConnection(ErrorMessage(.permissionDenied, "node \(nodeID) is not enrolled here; join again with a new invite"))
         }
         guard node.enabled else {
-            throw CloseConnection(ErrorMessage(.permissionDenied, "node \(nodeID) has been disabled by the host"))
+            // FAILED_PRECONDITION, as proto/streamr.proto documents for a disabled node.
+            throw CloseConnection(ErrorMessage(.failedPrecondition, "node \(nodeID) has been disabled by the host"))
         }
     }
 

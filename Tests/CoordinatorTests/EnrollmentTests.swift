@@ -124,7 +124,7 @@ final class EnrollmentTests: TempDatabaseTestCase {
                 _ = try await self.statusCN(identity: identity, at: address)
                 XCTFail("a disabled node was served")
             } catch let error as ErrorMessage {
-                XCTAssertEqual(error.code, .permissionDenied)
+                XCTAssertEqual(error.code, .failedPrecondition)
                 XCTAssertTrue(error.message.contains("disabled"), error.message)
             }
             try self.store.setEnabled(node: response.nodeID, true)
