@@ -1,0 +1,15 @@
+/// Where friends and OBS reach this host: printed in RTMP URLs and join lines.
+public struct PublicEndpoints: Sendable {
+    public var host: String
+    public var rtmpPort: Int
+    public var rpcPort: Int
+    /// Where nodes subscribe to live streams at the ingest.
+    public var subscribePort: Int
+    public init(host: String, rtmpPort: Int = 1935, rpcPort: Int = 7443, subscribePort: Int = 7444) {
+        self.host = host; self.rtmpPort = rtmpPort; self.rpcPort = rpcPort; self.subscribePort = subscribePort
+    }
+
+    private var hostPart: String { host.contains(":") ? "[\(host)]" : host }
+    public func rtmpURL(key: String) -> String { "rtmp://\(hostPart):\(rtmpPort)/live/\(key)" }
+    public var ingestAddress: String { "\(hostPart):\(subscribePort)" }
+}
