@@ -4,9 +4,10 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 DEB_PACKAGES := libsystemd-dev libsqlite3-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler pkg-config openssl systemd systemd-container debootstrap \
-	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl sqlite3
+	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl binutils sqlite3
 
-.PHONY: all deps build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean
+.PHONY: all deps build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean \
+	deb deb-repack deb-clean package-test
 
 all: build
 
@@ -45,7 +46,28 @@ fuzz-smoke:
 fuzz:
 	FUZZ_SECONDS=600 fuzz/run.sh
 
-test: build proto-check unit-test integration-test fuzz-smoke
+# Debian packages (streamr-host, streamr-node, streamrctl + -dbgsym) into out/.
+# Release build with the Swift stdlib linked statically, in .build-deb (never .build).
+deb: deps
+	tests/packaging/build-debs.sh
+
+# Repackage without recompiling (after changing units/, debian/ scripts or docs).
+deb-repack:
+	tests/packaging/build-debs.sh --no-clean
+
+deb-clean:
+	debian/rules clean
+	rm -rf .build-deb out
+
+# lintian (errors fail), library dependencies, then a booted Debian 12 container (root):
+# install, sockets, activation, streamrctl, journal, restart, hardening scores,
+# upgrade, remove, purge. The debootstrapped root is cached in .build-container/.
+package-test: deb
+	tests/packaging/lintian.sh
+	tests/packaging/check-depends.sh
+	tests/packaging/container-test.sh
+
+test: build proto-check unit-test integration-test fuzz-smoke package-test
 
 demo: build
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) scripts/demo.sh

@@ -14,7 +14,8 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         discussion: """
         Listens on `listen_rpc` (mutual TLS, default 0.0.0.0:7443) and `control_socket` \
         (default /run/streamr/control.sock, for streamrctl). Under systemd the sockets come \
-        from streamr-coordinator.socket (names: rpc, http, control).
+        from streamr-coordinator.socket (rpc), streamr-coordinator-http.socket (http) and \
+        streamr-coordinator-control.socket (control).
         """,
         version: StreamrVersion.current,
         subcommands: [Run.self, InitPKI.self],

@@ -11,7 +11,8 @@ public struct IngestCommand: AsyncParsableCommand {
         abstract: "Streamr ingest relay: RTMP from OBS, live subscriptions for node agents over mutual TLS.",
         discussion: """
         Listens on `listen_subscribe` (mutual TLS with node certificates, default 0.0.0.0:7444). \
-        Under systemd the sockets come from streamr-ingest.socket (names: rtmp, subscribe).
+        Under systemd the sockets come from streamr-ingest.socket (rtmp) and \
+        streamr-ingest-subscribe.socket (subscribe).
         """,
         version: StreamrVersion.current)
 

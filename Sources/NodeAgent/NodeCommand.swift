@@ -24,7 +24,7 @@ public struct NodeCommand: AsyncParsableCommand {
 
         public func run() async throws {
             var daemon = try Daemon(name: "streamr-node", role: .node, options: options,
-                                    settings: ["control_socket", "listen_http"])
+                                    settings: ["control_socket", "listen_http"], defaultStateDirectory: "/var/lib/streamr-node")
             let control = try await daemon.bind(
                 try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr-node/control.sock"),
                 pipeline: RPCPipeline())

@@ -21,18 +21,32 @@ public struct Daemon: Sendable {
     /// Settings every daemon understands, beside its own.
     public static let commonSettings: Set<String> = ["state_directory", "pki_directory", "log_level"]
 
-    public init(name: String, role: Role, options: DaemonOptions, settings: Set<String>) throws {
-        StreamrLogging.bootstrap(identifier: name, level: options.level)
+    /// `defaultStateDirectory`: where state lives unless `state_directory` says otherwise.
+    public init(name: String, role: Role, options: DaemonOptions, settings: Set<String>,
+                defaultStateDirectory: String = "/var/lib/streamr") throws {
         self.name = name
         self.role = role
         self.startedAt = .now
-        var logger = Logger(label: name)
-        logger.logLevel = options.level
-        self.logger = logger
+        self.defaultStateDirectory = defaultStateDirectory
         self.inherited = InheritedSockets.fromEnvironment()
+        // The configuration is read before logging starts so that its log_level applies;
+        // its errors are reported once logging is up.
+        let loaded = Result {
+            try options.loadConfig(defaultPath: "/etc/streamr/\(name.replacingOccurrences(of: "streamr-", with: "")).conf",
+                                   known: settings.union(Self.commonSettings))
+        }
+        let configured = (try? loaded.get())?.string("log_level", default: "info") ?? "info"
+        let level = options.logLevel.flatMap(Logger.Level.init(rawValue:)) ?? Logger.Level(rawValue: configured) ?? .info
+        StreamrLogging.bootstrap(identifier: name, level: level)
+        var logger = Logger(label: name)
+        logger.logLevel = level
+        self.logger = logger
         do {
-            config = try options.loadConfig(defaultPath: "/etc/streamr/\(name.replacingOccurrences(of: "streamr-", with: "")).conf",
-                                            known: settings.union(Self.commonSettings))
+            config = try loaded.get()
+            if Logger.Level(rawValue: configured) == nil {
+                throw ConfigError(source: config.source, line: config.line(of: "log_level") ?? 0,
+                                  message: "`log_level` must be one of trace, debug, info, notice, warning, error, critical, got `\(configured)`")
+            }
         } catch {
             // On stderr, ArgumentParser prints the error itself; the journal needs its own entry.
             if StreamrLogging.destination() == .journal {
@@ -42,7 +56,8 @@ public struct Daemon: Sendable {
         }
     }
 
-    public var stateDirectory: String { config.string("state_directory", default: "/var/lib/streamr") }
+    private let defaultStateDirectory: String
+    public var stateDirectory: String { config.string("state_directory", default: defaultStateDirectory) }
     public var pkiDirectory: String { config.string("pki_directory", default: stateDirectory + "/pki") }
 
     /// The socket systemd passed under `name`, else the address configured under `key`.

@@ -11,15 +11,13 @@ public struct DaemonOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a setting (repeatable), e.g. --set listen_rpc=127.0.0.1:17443.", valueName: "key=value"))
     public var overrides: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical."))
-    public var logLevel: String = "info"
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default: the `log_level` setting, else info)."))
+    public var logLevel: String?
 
     public init() {}
 
-    public var level: Logger.Level { Logger.Level(rawValue: logLevel) ?? .info }
-
     public func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("unknown log level `\(logLevel)`")
         }
         for item in overrides where !item.contains("=") {
