@@ -31,14 +31,18 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         public func run() async throws {
             var daemon = try Daemon(name: "streamr-coordinator", role: .coordinator, options: options,
                                     settings: ["listen_rpc", "listen_http", "control_socket", "database",
-                                               "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port"])
+                                               "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
+                                               "heartbeat_interval"])
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
             let store = try openStore(daemon)
             let endpoints = try endpoints(daemon)
             let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() }, logger: daemon.logger)
-            let gateway = NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints, logger: daemon.logger)
+            let heartbeatSeconds = try daemon.config.int("heartbeat_interval", default: 5, range: 1...3600)
+            let sessions = NodeSessions(store: store)
+            let gateway = NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
+                                      heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000), sessions: sessions, logger: daemon.logger)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
             let rpc = try await daemon.bind(rpcAddress, pipeline: RPCPipeline(tls: tls))
@@ -47,6 +51,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
                                             RPCService(control, handler: base.adminHandler(next: admin.handler))],
                                  listening: [rpc, control])
+            // Sessions cut short by the shutdown end now; commit them with anything still queued.
+            try await sessions.recorder.flush()
+            _ = try? store.endOpenSessions()
         }
 
         /// `database` (default `<state_directory>/coordinator.db`), creating its directory.
@@ -55,7 +62,10 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             do {
                 try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
-                return try CoordinatorStore(path: path)
+                let store = try CoordinatorStore(path: path)
+                // Sessions a crashed run left open end at their last heartbeat.
+                try store.endOpenSessions()
+                return store
             } catch {
                 daemon.logger.critical("cannot open the database \(path): \(error)", metadata: ["event": "database_failed"])
                 throw error

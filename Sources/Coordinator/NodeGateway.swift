@@ -12,27 +12,41 @@ public struct NodeGateway: Sendable {
     let endpoints: PublicEndpoints
     let heartbeatIntervalMs: UInt32
     let clock: @Sendable () -> Int64
+    public let sessions: NodeSessions
     let logger: Logger
 
     public init(store: CoordinatorStore, authority: CertificateAuthority, endpoints: PublicEndpoints,
-                heartbeatIntervalMs: UInt32 = 5000, clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now, logger: Logger) {
+                heartbeatIntervalMs: UInt32 = 5000, clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
+                sessions: NodeSessions? = nil, logger: Logger) {
         self.store = store; self.authority = authority; self.endpoints = endpoints
         self.heartbeatIntervalMs = heartbeatIntervalMs; self.clock = clock; self.logger = logger
+        self.sessions = sessions ?? NodeSessions(store: store)
     }
 
-    /// Wraps `next` (hello, status, later heartbeats): enrolment requests are answered here,
+    /// Wraps `next` (hello, status): enrolment requests and heartbeats are answered here,
     /// and a peer presenting a node certificate is refused — and disconnected — unless that
     /// node is enrolled and enabled. Checked on every request, so `node disable` takes effect
     /// on the next message; CAs cannot un-sign, so this lookup is the revocation list.
     public func handler(next: @escaping RPCConnection.Handler) -> RPCConnection.Handler {
         { envelope, connection in
+            var node: String?
             if let nodeID = connection.peer.certificate?.commonName, NodeID.isValid(nodeID) {
                 try self.admit(nodeID: nodeID)
+                node = nodeID
             }
-            if case .enrollRequest(let request) = envelope.body {
+            switch envelope.body {
+            case .enrollRequest(let request):
                 return .enrollResponse(try self.enroll(request, peer: connection.peer))
+            case .heartbeat(let heartbeat):
+                // A replayed or out-of-order heartbeat is refused (.replayed) and nothing of it is
+                // stored, but the session stays up: the node's next, newer heartbeat is accepted.
+                guard let node else {
+                    throw ErrorMessage(.unauthenticated, "heartbeats are accepted only from an enrolled node's certificate")
+                }
+                return .heartbeatAck(try await self.sessions.heartbeat(heartbeat, node: node, connection: connection))
+            default:
+                return try await next(envelope, connection)
             }
-            return try await next(envelope, connection)
         }
     }
 

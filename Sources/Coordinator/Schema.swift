@@ -38,5 +38,45 @@ enum CoordinatorSchema {
             ) STRICT;
             CREATE INDEX nodes_by_stream ON nodes(stream);
             """),
+        // Sessions and heartbeats. Heartbeat times are unix milliseconds (uptime needs better
+        // than seconds). nodes.last_seq is the last accepted heartbeat seq, so a replay is
+        // refused across coordinator restarts; the (node_id, seq) key refuses it again here.
+        Migration(version: 2, sql: """
+            ALTER TABLE nodes ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE nodes ADD COLUMN last_heartbeat_ms INTEGER;
+            CREATE TABLE sessions (
+                id INTEGER PRIMARY KEY,
+                node_id TEXT NOT NULL REFERENCES nodes(node_id) ON DELETE CASCADE,
+                started_ms INTEGER NOT NULL,
+                ended_ms INTEGER,
+                last_heartbeat_ms INTEGER,
+                first_seq INTEGER,
+                last_seq INTEGER,
+                heartbeats INTEGER NOT NULL DEFAULT 0,
+                viewers INTEGER NOT NULL DEFAULT 0,
+                bytes_served INTEGER NOT NULL DEFAULT 0,
+                buffer_health_ms INTEGER NOT NULL DEFAULT 0
+            ) STRICT;
+            CREATE INDEX sessions_by_node ON sessions(node_id, started_ms);
+            CREATE INDEX sessions_open ON sessions(ended_ms) WHERE ended_ms IS NULL;
+            CREATE TABLE heartbeats (
+                node_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                received_ms INTEGER NOT NULL,
+                sent_ms INTEGER NOT NULL,
+                buffer_health_ms INTEGER NOT NULL,
+                PRIMARY KEY (node_id, seq)
+            ) STRICT, WITHOUT ROWID;
+            CREATE TABLE heartbeat_streams (
+                node_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                stream TEXT NOT NULL,
+                viewers INTEGER NOT NULL,
+                bytes_served INTEGER NOT NULL,
+                last_chunk_seq INTEGER NOT NULL,
+                PRIMARY KEY (node_id, seq, stream)
+            ) STRICT, WITHOUT ROWID;
+            """),
     ]
 }

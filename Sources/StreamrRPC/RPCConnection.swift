@@ -53,6 +53,7 @@ public final class RPCConnection: Sendable {
         var nextID: UInt64 = 1
         var pending: [UInt64: EventLoopPromise<Envelope>] = [:]
         var closed = false
+        var closeHandlers: [@Sendable () -> Void] = []
     }
 
     private var eventLoop: any EventLoop { channel.eventLoop }
@@ -110,6 +111,16 @@ public final class RPCConnection: Sendable {
         try await send(bodies.map { Envelope($0) })
     }
 
+    /// Runs `body` once, when the connection has closed (at once if it already has): for
+    /// per-connection state kept elsewhere, such as a node's session.
+    public func onClose(_ body: @escaping @Sendable () -> Void) {
+        let closed = state.withLockedValue { state -> Bool in
+            if !state.closed { state.closeHandlers.append(body) }
+            return state.closed
+        }
+        if closed { body() }
+    }
+
     /// Reads inbound envelopes until the peer closes, answering requests with `handler`.
     func run(inbound: NIOAsyncChannelInboundStream<Envelope>, handler: Handler?) async throws {
         defer { failPending(RPCError.connectionClosed) }
@@ -157,12 +168,13 @@ public final class RPCConnection: Sendable {
 
     private func failPending(_ error: any Error) {
         window.fail(RPCError.connectionClosed)
-        let waiters = state.withLockedValue { state -> [EventLoopPromise<Envelope>] in
+        let (waiters, handlers) = state.withLockedValue { state -> ([EventLoopPromise<Envelope>], [@Sendable () -> Void]) in
             state.closed = true
-            defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+            defer { state.pending.removeAll(); state.closeHandlers.removeAll() }
+            return (Array(state.pending.values), state.closeHandlers)
         }
         for waiter in waiters { waiter.fail(error) }
+        for handler in handlers { handler() }
     }
 }
 

@@ -178,6 +178,82 @@ final class EnrollmentTests: TempDatabaseTestCase {
         XCTAssertEqual(try store.nodes().count, 1)
     }
 
+    private static func heartbeat(_ seq: UInt64, on connection: RPCConnection) async throws -> UInt64 {
+        let hb = Heartbeat(seq: seq, sentUnixMs: UInt64(CoordinatorStore.nowMs()),
+                           streams: [StreamCounters(stream: "main", viewers: 2, bytesServed: seq * 100, lastChunkSeq: seq)],
+                           bufferHealthMs: 900)
+        guard case .heartbeatAck(let ack) = try await connection.request(.heartbeat(hb)) else {
+            throw RPCError.unexpectedReply("not a heartbeat ack")
+        }
+        return ack.seq
+    }
+
+    private static func assertReplayed(_ seq: UInt64, after last: UInt64, on connection: RPCConnection,
+                                file: StaticString = #filePath, line: UInt = #line) async {
+        do {
+            _ = try await Self.heartbeat(seq, on: connection)
+            XCTFail("heartbeat \(seq) accepted after \(last)", file: file, line: line)
+        } catch let error as ErrorMessage {
+            XCTAssertEqual(error, ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)"), file: file, line: line)
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+        }
+    }
+
+    func testHeartbeatsOnTheNodeSessionRefuseReplaysAndSurviveReconnects() async throws {
+        let (_, token) = try invite()
+        let key = try PrivateKey.generate()
+        let request = try request(token: token, key: key)
+        try await withCoordinator { address in
+            let response = try await self.enrollOverTLS(request, at: address)
+            let identity = TLSIdentity(chain: [try Certificate(der: response.certificateDER)], key: key)
+            let node = response.nodeID
+
+            // Without a node certificate, heartbeats are refused.
+            do {
+                let anonymous = try self.pinnedClient()
+                _ = try await RPCClient.withConnection(to: address, pipeline: anonymous) { connection in
+                    try await Self.heartbeat(1, on: connection)
+                }
+                XCTFail("a heartbeat without a certificate was accepted")
+            } catch let error as ErrorMessage {
+                XCTAssertEqual(error.code, .unauthenticated)
+            }
+
+            let withCertificate = try self.pinnedClient(identity: identity)
+            try await RPCClient.withConnection(to: address, pipeline: withCertificate) { connection in
+                let first = try await Self.heartbeat(1, on: connection)
+                let second = try await Self.heartbeat(2, on: connection)
+                XCTAssertEqual([first, second], [1, 2])
+                await Self.assertReplayed(2, after: 2, on: connection)
+                await Self.assertReplayed(1, after: 2, on: connection)
+                // Refused, not disconnected: the next heartbeat is accepted on the same session.
+                let third = try await Self.heartbeat(3, on: connection)
+                XCTAssertEqual(third, 3)
+            }
+            // A new connection is a new session; the seq carries on per node.
+            try await RPCClient.withConnection(to: address, pipeline: withCertificate) { connection in
+                await Self.assertReplayed(3, after: 3, on: connection)
+                let next = try await Self.heartbeat(7, on: connection)
+                XCTAssertEqual(next, 7)
+            }
+            XCTAssertEqual(try self.store.heartbeatSeqs(node: node), [1, 2, 3, 7], "every acked heartbeat is stored")
+            // The session ends when its connection closes (written with the next batch).
+            var sessions: [SessionRecord] = []
+            for _ in 0..<100 {
+                sessions = try self.store.sessions(node: node)
+                if sessions.allSatisfy({ $0.endedMs != nil }) { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            XCTAssertEqual(sessions.count, 2)
+            XCTAssertEqual(sessions.map(\.firstSeq), [1, 7])
+            XCTAssertEqual(sessions.map(\.lastSeq), [3, 7])
+            XCTAssertEqual(sessions.map(\.heartbeats), [3, 1])
+            XCTAssertTrue(sessions.allSatisfy { $0.endedMs != nil }, "\(sessions)")
+            XCTAssertEqual(sessions.first?.viewers, 2)
+        }
+    }
+
     func testAStrangerCertificateFromTheCAIsRefusedUntilEnrolled() async throws {
         let key = try PrivateKey.generate()
         let forged = try ca.issueClientCertificate(for: try CertificateSigningRequest(key: key, commonName: "x"), nodeID: "node-00000000beef")

@@ -6,9 +6,12 @@
       prints the node id and writes the issued certificate (PEM) to CERT_OUT
   node-client.py HOST PORT CA_PEM status CERT KEY
       prints the status items as key=value lines
+  node-client.py HOST PORT CA_PEM heartbeat CERT KEY SEQ...
+      sends a Heartbeat per SEQ on one connection (a "-" for CERT/KEY: none), printing
+      "ack SEQ" or "error CODE: message" per answer, in order
 On an Error answer: prints "error CODE: message" on stderr and exits 1.
 """
-import socket, ssl, sys
+import socket, ssl, sys, time
 
 def varint(n):
     out = bytearray()
@@ -47,31 +50,40 @@ def read_varint(data, i):
         if not b & 0x80:
             return value, i
 
-def exchange(host, port, ca, body_field, body, cert=None, key=None):
+def connect(host, port, ca, cert=None, key=None):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.load_verify_locations(ca)
     if cert:
         context.load_cert_chain(cert, key)
-    with socket.create_connection((host, port), timeout=10) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
-        envelope = varint(1 << 3 | 0) + varint(1) + field(body_field, body)  # id = 1
-        tls.sendall(varint(len(envelope)) + envelope)
-        buffer = b""
-        while True:
-            chunk = tls.recv(65536)
-            if not chunk:
-                raise SystemExit("error: connection closed without an answer")
-            buffer += chunk
-            try:
-                length, start = read_varint(buffer, 0)
-            except IndexError:
-                continue
+    raw = socket.create_connection((host, port), timeout=10)
+    return context.wrap_socket(raw, server_hostname=host)
+
+def send_request(tls, request_id, body_field, body, buffer=b""):
+    """Sends one request; returns (answer fields, leftover bytes)."""
+    envelope = varint(1 << 3 | 0) + varint(request_id) + field(body_field, body)
+    tls.sendall(varint(len(envelope)) + envelope)
+    while True:
+        try:
+            length, start = read_varint(buffer, 0)
             if len(buffer) >= start + length:
-                answer = parse(buffer[start:start + length])
-                break
+                return parse(buffer[start:start + length]), buffer[start + length:]
+        except IndexError:
+            pass
+        chunk = tls.recv(65536)
+        if not chunk:
+            raise SystemExit("error: connection closed without an answer")
+        buffer += chunk
+
+def error_of(answer):
+    error = parse(answer[11][0])
+    return f"error {error.get(1, [0])[0]}: {error.get(2, [b''])[0].decode()}"
+
+def exchange(host, port, ca, body_field, body, cert=None, key=None):
+    with connect(host, port, ca, cert, key) as tls:
+        answer, _ = send_request(tls, 1, body_field, body)
     if 11 in answer:
-        error = parse(answer[11][0])
-        sys.stderr.write(f"error {error.get(1, [0])[0]}: {error.get(2, [b''])[0].decode()}\n")
+        sys.stderr.write(error_of(answer) + "\n")
         sys.exit(1)
     return answer
 
@@ -90,6 +102,19 @@ def main():
         for item in status.get(4, []):
             kv = parse(item)
             print(f"{kv.get(1, [b''])[0].decode()}={kv.get(2, [b''])[0].decode()}")
+    elif command == "heartbeat":
+        cert, key = (None, None) if sys.argv[5] == "-" else (sys.argv[5], sys.argv[6])
+        buffer = b""
+        with connect(host, port, ca, cert, key) as tls:
+            for i, seq in enumerate(sys.argv[7:], start=1):
+                counters = field(1, b"main") + varint(2 << 3) + varint(3) + varint(3 << 3) + varint(1000 * int(seq))
+                heartbeat = (varint(1 << 3) + varint(int(seq)) + varint(2 << 3) + varint(int(time.time() * 1000))
+                             + field(3, counters) + varint(4 << 3) + varint(1500))
+                answer, buffer = send_request(tls, i, 14, heartbeat, buffer)
+                if 11 in answer:
+                    print(error_of(answer), flush=True)
+                else:
+                    print(f"ack {parse(answer[15][0]).get(1, [0])[0]}", flush=True)
     else:
         raise SystemExit(f"unknown command {command}")
 

@@ -1,0 +1,123 @@
+import Foundation
+import StreamrStore
+import StreamrWire
+
+/// One accepted heartbeat, as the batch writer stores it.
+public struct HeartbeatEntry: Sendable, Equatable {
+    public var nodeID: String
+    public var sessionID: Int64
+    public var heartbeat: Heartbeat
+    public var receivedMs: Int64
+    public init(nodeID: String, sessionID: Int64, heartbeat: Heartbeat, receivedMs: Int64) {
+        self.nodeID = nodeID; self.sessionID = sessionID; self.heartbeat = heartbeat; self.receivedMs = receivedMs
+    }
+}
+
+/// What a batch commit writes: heartbeats, and sessions ending.
+public enum SessionEvent: Sendable, Equatable {
+    case heartbeat(HeartbeatEntry)
+    case sessionEnded(id: Int64, atMs: Int64)
+}
+
+/// One session (one node connection) as stored.
+public struct SessionRecord: Sendable, Equatable {
+    public var id: Int64
+    public var nodeID: String
+    public var startedMs: Int64
+    public var endedMs: Int64?
+    public var lastHeartbeatMs: Int64?
+    public var firstSeq: UInt64?
+    public var lastSeq: UInt64?
+    public var heartbeats: Int64
+    public var viewers: Int64
+    public var bytesServed: Int64
+
+    init(row: Row) {
+        id = row.int64("id") ?? 0
+        nodeID = row.string("node_id") ?? ""
+        startedMs = row.int64("started_ms") ?? 0
+        endedMs = row.int64("ended_ms")
+        lastHeartbeatMs = row.int64("last_heartbeat_ms")
+        firstSeq = row.int64("first_seq").map { UInt64($0) }
+        lastSeq = row.int64("last_seq").map { UInt64($0) }
+        heartbeats = row.int64("heartbeats") ?? 0
+        viewers = row.int64("viewers") ?? 0
+        bytesServed = row.int64("bytes_served") ?? 0
+    }
+}
+
+extension CoordinatorStore {
+    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Opens a session for `node` (one per connection) and returns its id.
+    public func startSession(node: String, atMs: Int64) throws -> Int64 {
+        try db.queryOne("INSERT INTO sessions (node_id, started_ms) VALUES (?, ?) RETURNING id", node, atMs)?.int64("id") ?? 0
+    }
+
+    /// The last heartbeat seq accepted (committed) for `node`; 0 if none.
+    public func lastHeartbeatSeq(node: String) throws -> UInt64 {
+        UInt64(try db.queryOne("SELECT last_seq FROM nodes WHERE node_id = ?", node)?.int64("last_seq") ?? 0)
+    }
+
+    /// Writes `events` in one transaction (the group commit of the heartbeat writer): all or none.
+    public func commit(_ events: [SessionEvent]) throws {
+        guard !events.isEmpty else { return }
+        try db.transaction { db in
+            let insert = try db.prepare("""
+                INSERT INTO heartbeats (node_id, seq, session_id, received_ms, sent_ms, buffer_health_ms)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            let insertStream = try db.prepare("""
+                INSERT INTO heartbeat_streams (node_id, seq, stream, viewers, bytes_served, last_chunk_seq)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            let updateSession = try db.prepare("""
+                UPDATE sessions SET last_heartbeat_ms = ?, first_seq = coalesce(first_seq, ?), last_seq = ?,
+                    heartbeats = heartbeats + 1, viewers = ?, bytes_served = ?, buffer_health_ms = ?
+                WHERE id = ?
+                """)
+            let updateNode = try db.prepare("""
+                UPDATE nodes SET last_seq = max(last_seq, ?), last_heartbeat_ms = ? WHERE node_id = ?
+                """)
+            let endSession = try db.prepare("UPDATE sessions SET ended_ms = coalesce(ended_ms, ?) WHERE id = ?")
+            for event in events {
+                switch event {
+                case .heartbeat(let entry):
+                    let hb = entry.heartbeat
+                    let seq = Int64(clamping: hb.seq)
+                    _ = try insert.run(entry.nodeID, seq, entry.sessionID, entry.receivedMs,
+                                       Int64(clamping: hb.sentUnixMs), Int64(hb.bufferHealthMs))
+                    for counters in hb.streams {
+                        _ = try insertStream.run(entry.nodeID, seq, counters.stream, Int64(counters.viewers),
+                                                 Int64(clamping: counters.bytesServed), Int64(clamping: counters.lastChunkSeq))
+                    }
+                    let viewers = hb.streams.reduce(Int64(0)) { $0 + Int64($1.viewers) }
+                    let bytes = hb.streams.reduce(Int64(0)) { $0 &+ Int64(clamping: $1.bytesServed) }
+                    _ = try updateSession.run(entry.receivedMs, seq, seq, viewers, bytes, Int64(hb.bufferHealthMs), entry.sessionID)
+                    _ = try updateNode.run(seq, entry.receivedMs, entry.nodeID)
+                case .sessionEnded(let id, let atMs):
+                    _ = try endSession.run(atMs, id)
+                }
+            }
+        }
+    }
+
+    /// Ends the sessions a previous run left open (it crashed, or was killed), at their last
+    /// heartbeat — the last moment the node is known to have been there. Returns how many.
+    @discardableResult
+    public func endOpenSessions() throws -> Int {
+        try db.run("UPDATE sessions SET ended_ms = coalesce(last_heartbeat_ms, started_ms) WHERE ended_ms IS NULL")
+    }
+
+    public func sessions(node: String? = nil) throws -> [SessionRecord] {
+        if let node {
+            return try db.query("SELECT * FROM sessions WHERE node_id = ? ORDER BY id", node).map(SessionRecord.init(row:))
+        }
+        return try db.query("SELECT * FROM sessions ORDER BY id").map(SessionRecord.init(row:))
+    }
+
+    /// The stored heartbeat seqs of `node`, in order.
+    public func heartbeatSeqs(node: String) throws -> [UInt64] {
+        try db.query("SELECT seq FROM heartbeats WHERE node_id = ? ORDER BY seq", node).map { UInt64($0.int64("seq") ?? 0) }
+    }
+}

@@ -1,0 +1,149 @@
+import NIOConcurrencyHelpers
+import StreamrRPC
+import StreamrWire
+
+/// Accepts heartbeats on nodes' sessions and persists them with group commits.
+///
+/// Ordering: a heartbeat's seq must be strictly greater than the last one accepted for its
+/// node (kept in memory, loaded from `nodes.last_seq` on a node's first heartbeat after a
+/// start, so a replay is refused across restarts too).
+///
+/// Durability: `accept` returns — and the node gets its HeartbeatAck — only after the
+/// transaction holding that heartbeat has committed, so nothing acknowledged is lost when
+/// the coordinator crashes. Heartbeats from all nodes that arrive while a commit is running
+/// wait for the next one and share it (group commit, at most `maxBatch` per transaction):
+/// one commit per heartbeat when idle, few large commits under load. (WAL with
+/// synchronous=NORMAL: a process crash loses nothing committed; a power loss may lose the
+/// last transactions, as for every other write of the store.)
+public final class HeartbeatRecorder: Sendable {
+    let store: CoordinatorStore
+    let maxBatch: Int
+    private let state = NIOLockedValueBox(State())
+
+    private struct Pending {
+        var event: SessionEvent?  // nil: a barrier (`flush`)
+        var done: CheckedContinuation<Void, any Error>?
+    }
+
+    private struct State {
+        var lastSeq: [String: UInt64] = [:]
+        var pending: [Pending] = []
+        var flushing = false
+        var accepted: UInt64 = 0
+        var commits: UInt64 = 0
+    }
+
+    public init(store: CoordinatorStore, maxBatch: Int = 500) {
+        self.store = store; self.maxBatch = max(1, maxBatch)
+    }
+
+    /// Heartbeats accepted and batch transactions committed since start.
+    public var counts: (accepted: UInt64, commits: UInt64) {
+        state.withLockedValue { ($0.accepted, $0.commits) }
+    }
+
+    /// Checks the heartbeat's seq, then waits until it is committed. Throws `.replayed` for a
+    /// seq not after the last accepted one (nothing is stored then).
+    public func accept(_ entry: HeartbeatEntry) async throws {
+        let node = entry.nodeID, seq = entry.heartbeat.seq
+        guard seq <= UInt64(Int64.max) else { throw ErrorMessage(.invalidArgument, "heartbeat seq \(seq) is out of range") }
+        let cached = state.withLockedValue { $0.lastSeq[node] }
+        let stored = try cached ?? store.lastHeartbeatSeq(node: node)
+        try state.withLockedValue { state in
+            let last = state.lastSeq[node] ?? stored
+            guard seq > last else { throw ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)") }
+            state.lastSeq[node] = seq
+        }
+        do {
+            try await enqueue(entry: .heartbeat(entry))
+        } catch {
+            // Not stored: forget the reservation, so the next heartbeat is checked against the database.
+            state.withLockedValue { if $0.lastSeq[node] == seq { $0.lastSeq[node] = nil } }
+            throw error
+        }
+        state.withLockedValue { $0.accepted += 1 }
+    }
+
+    /// Records that a session ended (written with the next batch; nobody waits for it).
+    public func endSession(id: Int64, atMs: Int64) {
+        start(Pending(event: .sessionEnded(id: id, atMs: atMs), done: nil))
+    }
+
+    /// Waits until everything handed in so far is committed (e.g. at shutdown).
+    public func flush() async throws {
+        try await withCheckedThrowingContinuation { start(Pending(event: nil, done: $0)) }
+    }
+
+    private func enqueue(entry: SessionEvent) async throws {
+        try await withCheckedThrowingContinuation { start(Pending(event: entry, done: $0)) }
+    }
+
+    private func start(_ pending: Pending) {
+        let startFlusher = state.withLockedValue { state -> Bool in
+            state.pending.append(pending)
+            guard !state.flushing else { return false }
+            state.flushing = true
+            return true
+        }
+        // SQLite calls block; one flusher at a time keeps that to one thread of the pool.
+        if startFlusher { Task.detached { self.drain() } }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLockedValue { state -> [Pending] in
+                guard !state.pending.isEmpty else { state.flushing = false; return [] }
+                let n = min(maxBatch, state.pending.count)
+                defer { state.pending.removeFirst(n) }
+                return Array(state.pending.prefix(n))
+            }
+            if batch.isEmpty { return }
+            do {
+                try store.commit(batch.compactMap(\.event))
+                state.withLockedValue { $0.commits += 1 }
+                for item in batch { item.done?.resume() }
+            } catch {
+                for item in batch { item.done?.resume(throwing: ErrorMessage(.internalError, "heartbeat not stored: \(error)")) }
+            }
+        }
+    }
+}
+
+/// Node sessions on 7443: one session row per connection that heartbeats, ended when the
+/// connection closes.
+public final class NodeSessions: Sendable {
+    public let recorder: HeartbeatRecorder
+    let store: CoordinatorStore
+    let clockMs: @Sendable () -> Int64
+    private let open = NIOLockedValueBox([ObjectIdentifier: Int64]())
+
+    public init(store: CoordinatorStore, recorder: HeartbeatRecorder? = nil,
+                clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs) {
+        self.store = store; self.recorder = recorder ?? HeartbeatRecorder(store: store); self.clockMs = clockMs
+    }
+
+    /// Sessions open now.
+    public var openCount: Int { open.withLockedValue { $0.count } }
+
+    /// Accepts `heartbeat` from `node` on `connection` (opening the connection's session on
+    /// its first heartbeat) and answers with the ack once it is committed.
+    public func heartbeat(_ heartbeat: Heartbeat, node: String, connection: RPCConnection) async throws -> HeartbeatAck {
+        let now = clockMs()
+        let session = try sessionID(for: connection, node: node, now: now)
+        try await recorder.accept(HeartbeatEntry(nodeID: node, sessionID: session, heartbeat: heartbeat, receivedMs: now))
+        return HeartbeatAck(seq: heartbeat.seq)
+    }
+
+    private func sessionID(for connection: RPCConnection, node: String, now: Int64) throws -> Int64 {
+        let key = ObjectIdentifier(connection)
+        if let id = open.withLockedValue({ $0[key] }) { return id }
+        // A connection's requests are handled one at a time, so no other heartbeat races this.
+        let id = try store.startSession(node: node, atMs: now)
+        open.withLockedValue { $0[key] = id }
+        connection.onClose { [self] in
+            open.withLockedValue { _ = $0.removeValue(forKey: key) }
+            recorder.endSession(id: id, atMs: clockMs())
+        }
+        return id
+    }
+}

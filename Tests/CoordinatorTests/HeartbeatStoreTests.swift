@@ -1,0 +1,108 @@
+import Coordinator
+import CoordinatorCore
+import StreamrRPC
+import StreamrWire
+import XCTest
+
+/// Sessions and heartbeats in the store, and the recorder's seq checks and group commits.
+final class HeartbeatStoreTests: TempDatabaseTestCase {
+    let node = "node-00000000abcd"
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        let token = Secret.generate()
+        try store.createStream(name: "main", keyHash: "k", pool: Amount(minor: 0, currency: try Currency.parse("USD")),
+                               periodSeconds: 3600, now: 1)
+        _ = try store.createInvite(stream: "main", tokenHash: token.hash, uses: 1, expiresAt: CoordinatorStore.now() + 60, now: 1)
+        _ = try store.enroll(tokenHash: token.hash, stream: "main", now: 1) { stream, invite in
+            NodeRecord(nodeID: self.node, displayName: "A", payoutHandle: "venmo:@a", stream: stream,
+                       certificateSHA256: "x", inviteID: invite, enrolledAt: 1)
+        }
+    }
+
+    private func entry(_ seq: UInt64, session: Int64, at ms: Int64, viewers: UInt32 = 3) -> HeartbeatEntry {
+        HeartbeatEntry(nodeID: node, sessionID: session, heartbeat: Heartbeat(
+            seq: seq, sentUnixMs: UInt64(ms), streams: [StreamCounters(stream: "main", viewers: viewers, bytesServed: 1000 * seq, lastChunkSeq: seq)],
+            bufferHealthMs: 1500), receivedMs: ms)
+    }
+
+    func testCommitUpdatesSessionAndNode() throws {
+        let session = try store.startSession(node: node, atMs: 1000)
+        try store.commit([.heartbeat(entry(1, session: session, at: 1100)), .heartbeat(entry(2, session: session, at: 1200, viewers: 7)),
+                          .sessionEnded(id: session, atMs: 1300)])
+        XCTAssertEqual(try store.lastHeartbeatSeq(node: node), 2)
+        XCTAssertEqual(try store.heartbeatSeqs(node: node), [1, 2])
+        let stored = try XCTUnwrap(try store.sessions(node: node).first)
+        XCTAssertEqual(stored.startedMs, 1000)
+        XCTAssertEqual(stored.endedMs, 1300)
+        XCTAssertEqual(stored.firstSeq, 1)
+        XCTAssertEqual(stored.lastSeq, 2)
+        XCTAssertEqual(stored.heartbeats, 2)
+        XCTAssertEqual(stored.viewers, 7)
+        XCTAssertEqual(stored.bytesServed, 2000)
+        XCTAssertEqual(stored.lastHeartbeatMs, 1200)
+    }
+
+    func testABatchIsAllOrNothing() throws {
+        let session = try store.startSession(node: node, atMs: 1000)
+        try store.commit([.heartbeat(entry(5, session: session, at: 1100))])
+        // A duplicate (node, seq) fails the whole transaction.
+        XCTAssertThrowsError(try store.commit([.heartbeat(entry(6, session: session, at: 1200)), .heartbeat(entry(5, session: session, at: 1300))]))
+        XCTAssertEqual(try store.heartbeatSeqs(node: node), [5])
+        XCTAssertEqual(try store.lastHeartbeatSeq(node: node), 5)
+    }
+
+    func testOpenSessionsEndAtTheirLastHeartbeatOnRestart() throws {
+        let session = try store.startSession(node: node, atMs: 1000)
+        let silent = try store.startSession(node: node, atMs: 2000)
+        try store.commit([.heartbeat(entry(1, session: session, at: 1500))])
+        XCTAssertEqual(try store.endOpenSessions(), 2)
+        XCTAssertEqual(try store.sessions(node: node).map(\.endedMs), [1500, 2000])
+        XCTAssertEqual(try store.endOpenSessions(), 0)
+    }
+
+    func testRecorderRefusesReplaysAcrossRestarts() async throws {
+        let recorder = HeartbeatRecorder(store: store)
+        let session = try store.startSession(node: node, atMs: 1000)
+        try await recorder.accept(entry(1, session: session, at: 1100))
+        try await recorder.accept(entry(2, session: session, at: 1200))
+        for seq: UInt64 in [2, 1] {
+            do {
+                try await recorder.accept(entry(seq, session: session, at: 1300))
+                XCTFail("heartbeat \(seq) accepted after 2")
+            } catch let error as ErrorMessage {
+                XCTAssertEqual(error, ErrorMessage(.replayed, "heartbeat \(seq) is not after 2"))
+            }
+        }
+        // Acked means committed: a new recorder over a reopened database sees seq 2.
+        let reopened = try CoordinatorStore(path: databasePath)
+        let after = HeartbeatRecorder(store: reopened)
+        do {
+            try await after.accept(entry(2, session: session, at: 1400))
+            XCTFail("a replay after a restart was accepted")
+        } catch let error as ErrorMessage {
+            XCTAssertEqual(error.code, .replayed)
+        }
+        try await after.accept(entry(10, session: session, at: 1500))
+        XCTAssertEqual(try reopened.heartbeatSeqs(node: node), [1, 2, 10])
+    }
+
+    func testConcurrentHeartbeatsShareCommits() async throws {
+        let recorder = HeartbeatRecorder(store: store, maxBatch: 50)
+        let session = try store.startSession(node: node, atMs: 1000)
+        // Many nodes at once (each its own seq 1): every ack means stored, and commits are shared.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<400 {
+                var entry = self.entry(1, session: session, at: 1000 + Int64(i))
+                entry.nodeID = "node-\(i)"
+                group.addTask { [entry] in try await recorder.accept(entry) }
+            }
+            try await group.waitForAll()
+        }
+        let stored = try (0..<400).map { try store.heartbeatSeqs(node: "node-\($0)") }
+        XCTAssertEqual(stored, Array(repeating: [1], count: 400))
+        let counts = recorder.counts
+        XCTAssertEqual(counts.accepted, 400)
+        XCTAssertLessThan(counts.commits, 400, "no batching happened")
+    }
+}
