@@ -40,8 +40,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let endpoints = try endpoints(daemon)
             let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() }, logger: daemon.logger)
             let heartbeatSeconds = try daemon.config.int("heartbeat_interval", default: 5, range: 1...3600)
-            let sessions = NodeSessions(store: store)
-            let gateway = NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
+            let sessions = try NodeSessions(store: store, recorder: HeartbeatRecorder(
+                store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000))
+            let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
                                       heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000), sessions: sessions, logger: daemon.logger)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")

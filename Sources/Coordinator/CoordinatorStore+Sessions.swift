@@ -1,3 +1,4 @@
+import CoordinatorCore
 import Foundation
 import StreamrStore
 import StreamrWire
@@ -59,9 +60,10 @@ extension CoordinatorStore {
         UInt64(try db.queryOne("SELECT last_seq FROM nodes WHERE node_id = ?", node)?.int64("last_seq") ?? 0)
     }
 
-    /// Writes `events` in one transaction (the group commit of the heartbeat writer): all or none.
-    public func commit(_ events: [SessionEvent]) throws {
-        guard !events.isEmpty else { return }
+    /// Writes `events`, and the uptime intervals they started, extended or closed, in one
+    /// transaction (the group commit of the heartbeat writer): all or none.
+    public func commit(_ events: [SessionEvent], uptime: [UptimeTracker.Change] = []) throws {
+        guard !events.isEmpty || !uptime.isEmpty else { return }
         try db.transaction { db in
             let insert = try db.prepare("""
                 INSERT INTO heartbeats (node_id, seq, session_id, received_ms, sent_ms, buffer_health_ms)
@@ -99,6 +101,34 @@ extension CoordinatorStore {
                     _ = try endSession.run(atMs, id)
                 }
             }
+            let startInterval = try db.prepare("""
+                INSERT INTO uptime_intervals (node_id, stream, start_ms, end_ms) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET end_ms = max(end_ms, excluded.end_ms), closed = 0
+                """)
+            let extendInterval = try db.prepare("UPDATE uptime_intervals SET end_ms = ? WHERE node_id = ? AND stream = ? AND start_ms = ?")
+            let closeInterval = try db.prepare("UPDATE uptime_intervals SET closed = 1 WHERE node_id = ? AND stream = ? AND start_ms = ?")
+            for change in uptime {
+                switch change {
+                case .started(let i): _ = try startInterval.run(i.node, i.stream, i.startMs, i.endMs)
+                case .extended(let i): _ = try extendInterval.run(i.endMs, i.node, i.stream, i.startMs)
+                case .closed(let i): _ = try closeInterval.run(i.node, i.stream, i.startMs)
+                }
+            }
+        }
+    }
+
+    /// The uptime intervals not yet closed, for a restarted tracker to resume.
+    public func openUptimeIntervals() throws -> [UptimeInterval] {
+        try uptimeIntervals().filter { !$0.closed }.map(\.interval)
+    }
+
+    /// Uptime intervals, oldest first (all, or `node`'s).
+    public func uptimeIntervals(node: String? = nil) throws -> [(interval: UptimeInterval, closed: Bool)] {
+        let rows = try node.map { try db.query("SELECT * FROM uptime_intervals WHERE node_id = ? ORDER BY start_ms, stream", $0) }
+            ?? db.query("SELECT * FROM uptime_intervals ORDER BY start_ms, node_id, stream")
+        return rows.map { row in
+            (UptimeInterval(node: row.string("node_id") ?? "", stream: row.string("stream") ?? "",
+                            startMs: row.int64("start_ms") ?? 0, endMs: row.int64("end_ms") ?? 0), row.bool("closed") ?? false)
         }
     }
 

@@ -1,3 +1,4 @@
+import CoordinatorCore
 import NIOConcurrencyHelpers
 import StreamrRPC
 import StreamrWire
@@ -15,10 +16,15 @@ import StreamrWire
 /// one commit per heartbeat when idle, few large commits under load. (WAL with
 /// synchronous=NORMAL: a process crash loses nothing committed; a power loss may lose the
 /// last transactions, as for every other write of the store.)
+///
+/// Verified uptime (`UptimeTracker`) is updated from each batch, by the heartbeats' receive
+/// times, and written in the same transaction.
 public final class HeartbeatRecorder: Sendable {
     let store: CoordinatorStore
     let maxBatch: Int
     private let state = NIOLockedValueBox(State())
+    /// Used by the one running flusher only.
+    private let uptime: NIOLockedValueBox<UptimeTracker>
 
     private struct Pending {
         var event: SessionEvent?  // nil: a barrier (`flush`)
@@ -33,8 +39,21 @@ public final class HeartbeatRecorder: Sendable {
         var commits: UInt64 = 0
     }
 
-    public init(store: CoordinatorStore, maxBatch: Int = 500) {
+    public init(store: CoordinatorStore, heartbeatIntervalMs: Int64 = 5000, maxBatch: Int = 500) throws {
         self.store = store; self.maxBatch = max(1, maxBatch)
+        var tracker = UptimeTracker(heartbeatIntervalMs: heartbeatIntervalMs)
+        for interval in try store.openUptimeIntervals() { tracker.resume(interval) }
+        uptime = NIOLockedValueBox(tracker)
+    }
+
+    /// After a failed commit: the tracker as the database has it (or, failing that, empty —
+    /// uptime is then under-counted, never invented).
+    private func resetUptime() {
+        uptime.withLockedValue { tracker in
+            let open = (try? store.openUptimeIntervals()) ?? []
+            tracker = UptimeTracker(heartbeatIntervalMs: tracker.maxGapMs / 3)
+            for interval in open { tracker.resume(interval) }
+        }
     }
 
     /// Heartbeats accepted and batch transactions committed since start.
@@ -98,11 +117,23 @@ public final class HeartbeatRecorder: Sendable {
                 return Array(state.pending.prefix(n))
             }
             if batch.isEmpty { return }
+            let events = batch.compactMap(\.event)
+            let changes = uptime.withLockedValue { tracker -> [UptimeTracker.Change] in
+                var changes: [UptimeTracker.Change] = []
+                var latest: Int64?
+                for case .heartbeat(let entry) in events {
+                    changes += tracker.record(node: entry.nodeID, streams: entry.heartbeat.streams.map(\.stream), atMs: entry.receivedMs)
+                    latest = max(latest ?? entry.receivedMs, entry.receivedMs)
+                }
+                if let latest { changes += tracker.expire(nowMs: latest).map { .closed($0) } }
+                return changes
+            }
             do {
-                try store.commit(batch.compactMap(\.event))
+                try store.commit(events, uptime: changes)
                 state.withLockedValue { $0.commits += 1 }
                 for item in batch { item.done?.resume() }
             } catch {
+                resetUptime()
                 for item in batch { item.done?.resume(throwing: ErrorMessage(.internalError, "heartbeat not stored: \(error)")) }
             }
         }
@@ -118,9 +149,12 @@ public final class NodeSessions: Sendable {
     private let open = NIOLockedValueBox([ObjectIdentifier: Int64]())
 
     public init(store: CoordinatorStore, recorder: HeartbeatRecorder? = nil,
-                clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs) {
-        self.store = store; self.recorder = recorder ?? HeartbeatRecorder(store: store); self.clockMs = clockMs
+                clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs) throws {
+        self.store = store; self.recorder = try recorder ?? HeartbeatRecorder(store: store); self.clockMs = clockMs
     }
+
+    /// At most this many streams in one heartbeat.
+    public static let maxStreams = 64
 
     /// Sessions open now.
     public var openCount: Int { open.withLockedValue { $0.count } }
@@ -128,6 +162,18 @@ public final class NodeSessions: Sendable {
     /// Accepts `heartbeat` from `node` on `connection` (opening the connection's session on
     /// its first heartbeat) and answers with the ack once it is committed.
     public func heartbeat(_ heartbeat: Heartbeat, node: String, connection: RPCConnection) async throws -> HeartbeatAck {
+        // Checked before the seq is taken: a batch is all or nothing, so nothing that could fail
+        // its transaction (a stream named twice) may reach it.
+        guard heartbeat.streams.count <= Self.maxStreams else {
+            throw ErrorMessage(.invalidArgument, "a heartbeat lists at most \(Self.maxStreams) streams")
+        }
+        var seen = Set<String>()
+        for counters in heartbeat.streams {
+            do { _ = try StreamName.validate(counters.stream) } catch { throw ErrorMessage(.invalidArgument, "heartbeat: \(error)") }
+            guard seen.insert(counters.stream).inserted else {
+                throw ErrorMessage(.invalidArgument, "heartbeat lists stream `\(counters.stream)` twice")
+            }
+        }
         let now = clockMs()
         let session = try sessionID(for: connection, node: node, now: now)
         try await recorder.accept(HeartbeatEntry(nodeID: node, sessionID: session, heartbeat: heartbeat, receivedMs: now))

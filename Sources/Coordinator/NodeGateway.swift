@@ -17,10 +17,10 @@ public struct NodeGateway: Sendable {
 
     public init(store: CoordinatorStore, authority: CertificateAuthority, endpoints: PublicEndpoints,
                 heartbeatIntervalMs: UInt32 = 5000, clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
-                sessions: NodeSessions? = nil, logger: Logger) {
+                sessions: NodeSessions? = nil, logger: Logger) throws {
         self.store = store; self.authority = authority; self.endpoints = endpoints
         self.heartbeatIntervalMs = heartbeatIntervalMs; self.clock = clock; self.logger = logger
-        self.sessions = sessions ?? NodeSessions(store: store)
+        self.sessions = try sessions ?? NodeSessions(store: store)
     }
 
     /// Wraps `next` (hello, status): enrolment requests and heartbeats are answered here,

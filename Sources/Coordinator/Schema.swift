@@ -78,5 +78,19 @@ enum CoordinatorSchema {
                 PRIMARY KEY (node_id, seq, stream)
             ) STRICT, WITHOUT ROWID;
             """),
+        // Verified uptime (UptimeTracker): an interval per node per stream, from its first to
+        // its last heartbeat. `closed` once a later heartbeat showed the gap; an open one whose
+        // end is over 3 heartbeat intervals ago is over too (no heartbeat has come to say so).
+        Migration(version: 3, sql: """
+            CREATE TABLE uptime_intervals (
+                node_id TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                start_ms INTEGER NOT NULL,
+                end_ms INTEGER NOT NULL CHECK (end_ms >= start_ms),
+                closed INTEGER NOT NULL DEFAULT 0 CHECK (closed IN (0, 1)),
+                PRIMARY KEY (node_id, stream, start_ms)
+            ) STRICT, WITHOUT ROWID;
+            CREATE INDEX uptime_open ON uptime_intervals(closed) WHERE closed = 0;
+            """),
     ]
 }

@@ -75,6 +75,11 @@ public struct UptimeTracker: Sendable {
         return expired
     }
 
+    /// Takes up an interval left open by an earlier run (e.g. from the database after a restart).
+    public mutating func resume(_ interval: UptimeInterval) {
+        open[Key(node: interval.node, stream: interval.stream)] = interval
+    }
+
     /// Closes every open interval (e.g. at shutdown), in node/stream order.
     public mutating func closeAll() -> [UptimeInterval] {
         defer { open.removeAll() }

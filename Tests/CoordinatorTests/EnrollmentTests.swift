@@ -17,7 +17,7 @@ final class EnrollmentTests: TempDatabaseTestCase {
         try super.setUpWithError()
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        gateway = NodeGateway(store: store, authority: ca, endpoints: PublicEndpoints(host: "127.0.0.1"), logger: logger)
+        gateway = try NodeGateway(store: store, authority: ca, endpoints: PublicEndpoints(host: "127.0.0.1"), logger: logger)
         try store.createStream(name: "main", keyHash: "k", pool: Amount(minor: 0, currency: try Currency.parse("USD")),
                                periodSeconds: 3600, now: CoordinatorStore.now())
         try store.createStream(name: "other", keyHash: "k2", pool: Amount(minor: 0, currency: try Currency.parse("USD")),
@@ -227,6 +227,16 @@ final class EnrollmentTests: TempDatabaseTestCase {
                 XCTAssertEqual([first, second], [1, 2])
                 await Self.assertReplayed(2, after: 2, on: connection)
                 await Self.assertReplayed(1, after: 2, on: connection)
+                // Bad counters are refused before the seq is taken.
+                let twice = StreamCounters(stream: "main", viewers: 1, bytesServed: 1, lastChunkSeq: 1)
+                for bad in [[twice, twice], [StreamCounters(stream: "Bad Name", viewers: 1, bytesServed: 1, lastChunkSeq: 1)]] {
+                    do {
+                        _ = try await connection.request(.heartbeat(Heartbeat(seq: 3, sentUnixMs: 1, streams: bad)))
+                        XCTFail("a heartbeat with bad counters was accepted")
+                    } catch let error as ErrorMessage {
+                        XCTAssertEqual(error.code, .invalidArgument, "\(error)")
+                    }
+                }
                 // Refused, not disconnected: the next heartbeat is accepted on the same session.
                 let third = try await Self.heartbeat(3, on: connection)
                 XCTAssertEqual(third, 3)
@@ -251,6 +261,7 @@ final class EnrollmentTests: TempDatabaseTestCase {
             XCTAssertEqual(sessions.map(\.heartbeats), [3, 1])
             XCTAssertTrue(sessions.allSatisfy { $0.endedMs != nil }, "\(sessions)")
             XCTAssertEqual(sessions.first?.viewers, 2)
+            XCTAssertEqual(try self.store.uptimeIntervals(node: node).count, 1, "one uptime interval for main, heartbeats seconds apart")
         }
     }
 

@@ -62,7 +62,7 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
     }
 
     func testRecorderRefusesReplaysAcrossRestarts() async throws {
-        let recorder = HeartbeatRecorder(store: store)
+        let recorder = try HeartbeatRecorder(store: store)
         let session = try store.startSession(node: node, atMs: 1000)
         try await recorder.accept(entry(1, session: session, at: 1100))
         try await recorder.accept(entry(2, session: session, at: 1200))
@@ -76,7 +76,7 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
         }
         // Acked means committed: a new recorder over a reopened database sees seq 2.
         let reopened = try CoordinatorStore(path: databasePath)
-        let after = HeartbeatRecorder(store: reopened)
+        let after = try HeartbeatRecorder(store: reopened)
         do {
             try await after.accept(entry(2, session: session, at: 1400))
             XCTFail("a replay after a restart was accepted")
@@ -87,8 +87,23 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
         XCTAssertEqual(try reopened.heartbeatSeqs(node: node), [1, 2, 10])
     }
 
+    func testUptimeIntervalsAreWrittenWithTheHeartbeatsAndResumedAfterARestart() async throws {
+        let recorder = try HeartbeatRecorder(store: store, heartbeatIntervalMs: 5000)
+        let session = try store.startSession(node: node, atMs: 0)
+        for (seq, at) in [(1, 1000), (2, 6000), (3, 21_000), (4, 36_001)] as [(UInt64, Int64)] {
+            try await recorder.accept(entry(seq, session: session, at: at))
+        }
+        let interval = { (start: Int64, end: Int64) in UptimeInterval(node: self.node, stream: "main", startMs: start, endMs: end) }
+        XCTAssertEqual(try store.uptimeIntervals(node: node).map(\.interval), [interval(1000, 21_000), interval(36_001, 36_001)])
+        XCTAssertEqual(try store.uptimeIntervals(node: node).map(\.closed), [true, false])
+        // A restarted recorder carries the open interval on.
+        let after = try HeartbeatRecorder(store: try CoordinatorStore(path: databasePath), heartbeatIntervalMs: 5000)
+        try await after.accept(entry(5, session: session, at: 41_000))
+        XCTAssertEqual(try store.uptimeIntervals(node: node).map(\.interval), [interval(1000, 21_000), interval(36_001, 41_000)])
+    }
+
     func testConcurrentHeartbeatsShareCommits() async throws {
-        let recorder = HeartbeatRecorder(store: store, maxBatch: 50)
+        let recorder = try HeartbeatRecorder(store: store, maxBatch: 50)
         let session = try store.startSession(node: node, atMs: 1000)
         // Many nodes at once (each its own seq 1): every ack means stored, and commits are shared.
         try await withThrowingTaskGroup(of: Void.self) { group in

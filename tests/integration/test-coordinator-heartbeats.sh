@@ -73,3 +73,5 @@ ack 9"
 check "no session is left open after the crash and restarts" \
     wait_until 5 eval "[[ \"\$(sql 'SELECT count(*) FROM sessions WHERE ended_ms IS NULL')\" == 0 ]]"
 check "one session per connection" test "$(sql 'SELECT count(*) FROM sessions')" = 4
+check "verified uptime: one interval for node a on main (heartbeats seconds apart, across restarts)" \
+    test "$(sql "SELECT count(*), min(start_ms) < max(end_ms) FROM uptime_intervals WHERE node_id = '$NODE_A' AND stream = 'main'")" = "1|1"
