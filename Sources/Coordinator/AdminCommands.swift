@@ -94,21 +94,30 @@ extension AdminService {
 
     // MARK: - Nodes
 
-    static let nodeColumns = ["node_id", "display_name", "stream", "payout_handle", "enabled", "enrolled"]
+    static let nodeColumns = ["node_id", "display_name", "stream", "payout_handle", "enabled", "enrolled",
+                              "online", "last_heartbeat", "viewers", "bytes_served"]
 
-    private func nodeRow(_ node: NodeRecord) -> [String] {
-        [node.nodeID, node.displayName, node.stream ?? "-", node.payoutHandle, node.enabled ? "yes" : "no",
-         TimeText.format(node.enrolledAt)]
+    /// `activity` nil: none yet. Viewers count only while online; bytes are the last reported.
+    private func nodeRow(_ node: NodeRecord, activity: NodeActivity?, nowMs: Int64) -> [String] {
+        let online = activity?.isOnline(nowMs: nowMs, windowMs: onlineWindowMs) ?? false
+        return [node.nodeID, node.displayName, node.stream ?? "-", node.payoutHandle, node.enabled ? "yes" : "no",
+                TimeText.format(node.enrolledAt), online ? "yes" : "no",
+                activity?.lastHeartbeatMs.map { TimeText.format($0 / 1000) } ?? "-",
+                "\(online ? activity?.viewers ?? 0 : 0)", "\(activity?.bytesServed ?? 0)"]
     }
 
     func listNodes() throws -> AdminResponse {
-        AdminResponse(columns: Self.nodeColumns, rows: try store.nodes().map(nodeRow))
+        let activity = try store.nodeActivity(), now = clockMs()
+        return AdminResponse(columns: Self.nodeColumns,
+                             rows: try store.nodes().map { nodeRow($0, activity: activity[$0.nodeID], nowMs: now) })
     }
 
     func showNode(_ args: Arguments) throws -> AdminResponse {
         let node = try store.node(id: try args.required("id"))
+        let activity = try store.nodeActivity()[node.nodeID]
         return AdminResponse(columns: Self.nodeColumns + ["cert_sha256", "invite"],
-                             rows: [nodeRow(node) + [node.certificateSHA256, node.inviteID.map { "\($0)" } ?? "-"]])
+                             rows: [nodeRow(node, activity: activity, nowMs: clockMs())
+                                    + [node.certificateSHA256, node.inviteID.map { "\($0)" } ?? "-"]])
     }
 
     func setNode(_ args: Arguments, enabled: Bool) throws -> AdminResponse {

@@ -12,11 +12,23 @@ public struct AdminService: Sendable {
     /// The CA pin for join lines; read when needed so a missing CA is reported per command.
     let caPin: @Sendable () throws -> String
     let clock: @Sendable () -> Int64
+    let clockMs: @Sendable () -> Int64
+    /// A node is online while its last heartbeat is at most this old (3 heartbeat intervals).
+    let onlineWindowMs: Int64
     let logger: Logger
 
     public init(store: CoordinatorStore, endpoints: PublicEndpoints, caPin: @escaping @Sendable () throws -> String,
-                clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now, logger: Logger) {
+                clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
+                clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
+                heartbeatIntervalMs: Int64 = 5000, logger: Logger) {
         self.store = store; self.endpoints = endpoints; self.caPin = caPin; self.clock = clock; self.logger = logger
+        self.clockMs = clockMs; self.onlineWindowMs = 3 * heartbeatIntervalMs
+    }
+
+    /// Enrolled nodes online now.
+    public func nodesOnline() throws -> Int {
+        let now = clockMs()
+        return try store.nodeActivity().values.filter { $0.isOnline(nowMs: now, windowMs: onlineWindowMs) }.count
     }
 
     /// An RPC handler for `adminRequest`s (other bodies are not served here).

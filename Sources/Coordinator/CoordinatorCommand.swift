@@ -38,17 +38,25 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                                              clientCertificates: .optional))
             let store = try openStore(daemon)
             let endpoints = try endpoints(daemon)
-            let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() }, logger: daemon.logger)
             let heartbeatSeconds = try daemon.config.int("heartbeat_interval", default: 5, range: 1...3600)
             let sessions = try NodeSessions(store: store, recorder: HeartbeatRecorder(
                 store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000))
             let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
                                       heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000), sessions: sessions, logger: daemon.logger)
+            let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() },
+                                     heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, logger: daemon.logger)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
             let rpc = try await daemon.bind(rpcAddress, pipeline: RPCPipeline(tls: tls))
             let control = try await daemon.bind(controlAddress, pipeline: RPCPipeline())
-            let base = BaseHandler(daemon: daemon, listening: [rpc, control])
+            let base = BaseHandler(daemon: daemon, listening: [rpc, control]) {
+                var items: [StatusItem] = []
+                if let online = try? admin.nodesOnline() { items.append(StatusItem("nodes_online", "\(online)")) }
+                if let streams = try? store.streams() { items.append(StatusItem("live_streams", "\(streams.filter(\.live).count)")) }
+                items.append(StatusItem("sessions", "\(sessions.openCount)"))
+                items.append(StatusItem("heartbeats_per_second", String(format: "%.1f", sessions.heartbeatsPerSecond())))
+                return items
+            }
             try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
                                             RPCService(control, handler: base.adminHandler(next: admin.handler))],
                                  listening: [rpc, control])

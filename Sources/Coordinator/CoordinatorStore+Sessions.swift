@@ -151,3 +151,39 @@ extension CoordinatorStore {
         try db.query("SELECT seq FROM heartbeats WHERE node_id = ? ORDER BY seq", node).map { UInt64($0.int64("seq") ?? 0) }
     }
 }
+
+/// What a node is doing, from its sessions and heartbeats.
+public struct NodeActivity: Sendable, Equatable {
+    public var lastHeartbeatMs: Int64?
+    public var openSessions: Int
+    /// From its latest heartbeat (viewers now; bytes served since the node started).
+    public var viewers: Int64
+    public var bytesServed: Int64
+
+    /// Online: a session is open and the last heartbeat is within `windowMs` of `nowMs`.
+    public func isOnline(nowMs: Int64, windowMs: Int64) -> Bool {
+        guard openSessions > 0, let last = lastHeartbeatMs else { return false }
+        return nowMs - last <= windowMs
+    }
+}
+
+extension CoordinatorStore {
+    /// Activity of every enrolled node, by node id.
+    public func nodeActivity() throws -> [String: NodeActivity] {
+        let rows = try db.query("""
+            SELECT n.node_id, n.last_heartbeat_ms,
+                (SELECT count(*) FROM sessions s WHERE s.node_id = n.node_id AND s.ended_ms IS NULL) AS open_sessions,
+                l.viewers, l.bytes_served
+            FROM nodes n
+            LEFT JOIN sessions l ON l.id = (SELECT s.id FROM sessions s WHERE s.node_id = n.node_id AND s.last_heartbeat_ms IS NOT NULL
+                                           ORDER BY s.last_heartbeat_ms DESC LIMIT 1)
+            """)
+        var activity: [String: NodeActivity] = [:]
+        for row in rows {
+            activity[row.string("node_id") ?? ""] = NodeActivity(
+                lastHeartbeatMs: row.int64("last_heartbeat_ms"), openSessions: row.int("open_sessions") ?? 0,
+                viewers: row.int64("viewers") ?? 0, bytesServed: row.int64("bytes_served") ?? 0)
+        }
+        return activity
+    }
+}

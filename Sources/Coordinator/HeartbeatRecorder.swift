@@ -147,10 +147,23 @@ public final class NodeSessions: Sendable {
     let store: CoordinatorStore
     let clockMs: @Sendable () -> Int64
     private let open = NIOLockedValueBox([ObjectIdentifier: Int64]())
+    /// (time, accepted count) at the previous rate sample.
+    private let lastSample: NIOLockedValueBox<(ms: Int64, accepted: UInt64)>
 
     public init(store: CoordinatorStore, recorder: HeartbeatRecorder? = nil,
                 clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs) throws {
         self.store = store; self.recorder = try recorder ?? HeartbeatRecorder(store: store); self.clockMs = clockMs
+        lastSample = NIOLockedValueBox((clockMs(), 0))
+    }
+
+    /// Heartbeats accepted per second since the previous call (since start, the first time).
+    public func heartbeatsPerSecond() -> Double {
+        let now = clockMs(), accepted = recorder.counts.accepted
+        let (ms, count) = lastSample.withLockedValue { sample in
+            defer { sample = (now, accepted) }
+            return (now - sample.ms, accepted - sample.accepted)
+        }
+        return ms > 0 ? Double(count) * 1000 / Double(ms) : 0
     }
 
     /// At most this many streams in one heartbeat.

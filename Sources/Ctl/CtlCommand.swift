@@ -19,7 +19,7 @@ public struct CtlCommand: AsyncParsableCommand {
         or not reachable; 3 permission denied; 64 usage error.
         """,
         version: StreamrVersion.current,
-        subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self])
+        subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self, NodesCommand.self])
 
     public init() {}
 }

@@ -7,7 +7,7 @@ struct NodeCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Disable.self, Enable.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List enrolled nodes.")
+        static let configuration = CommandConfiguration(abstract: "List enrolled nodes, online or not (also `streamrctl nodes`).")
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
@@ -51,6 +51,20 @@ struct NodeCommand: AsyncParsableCommand {
             try await reportingErrors {
                 print(AdminOutput.message(try await connection.admin(["node", "enable"], [("id", id)]), json: connection.json))
             }
+        }
+    }
+}
+
+/// `streamrctl nodes`: the same as `node list` (online, last heartbeat, viewers, bytes served).
+struct NodesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodes", abstract: "List enrolled nodes: online, last heartbeat, viewers, bytes served (= node list).")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            print(AdminOutput.list(try await connection.admin(["node", "list"]), json: connection.json,
+                                   empty: "no nodes have joined yet; send a friend `streamrctl invite create STREAM`"))
         }
     }
 }

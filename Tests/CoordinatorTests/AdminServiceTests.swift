@@ -13,7 +13,7 @@ final class AdminServiceTests: TempDatabaseTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         admin = AdminService(store: store, endpoints: PublicEndpoints(host: "host.example", rtmpPort: 1935, rpcPort: 7443),
-                             caPin: { Self.pin }, clock: { 1_000_000 }, logger: logger)
+                             caPin: { Self.pin }, clock: { 1_000_000 }, clockMs: { 1_000_000_000 }, logger: logger)
     }
 
     @discardableResult
@@ -101,7 +101,21 @@ final class AdminServiceTests: TempDatabaseTestCase {
             NodeRecord(nodeID: "node-0123456789ab", displayName: "Ana", payoutHandle: "venmo:@ana-b", stream: stream,
                        certificateSHA256: "ff", inviteID: invite, enrolledAt: 5)
         }
-        XCTAssertEqual(try call("node list").rows, [["node-0123456789ab", "Ana", "main", "venmo:@ana-b", "yes", "1970-01-01T00:00:05Z"]])
+        XCTAssertEqual(try call("node list").rows, [["node-0123456789ab", "Ana", "main", "venmo:@ana-b", "yes", "1970-01-01T00:00:05Z",
+                                                      "no", "-", "0", "0"]])
+        // Online while a session is open and the last heartbeat is within 3 intervals (15 s).
+        let session = try store.startSession(node: "node-0123456789ab", atMs: 999_000_000)
+        let heartbeat = { (seq: UInt64, at: Int64) in
+            SessionEvent.heartbeat(HeartbeatEntry(nodeID: "node-0123456789ab", sessionID: session, heartbeat: Heartbeat(
+                seq: seq, sentUnixMs: 0, streams: [StreamCounters(stream: "main", viewers: 4, bytesServed: 5000, lastChunkSeq: 1)]),
+                receivedMs: at))
+        }
+        try store.commit([heartbeat(1, 999_985_000)])
+        XCTAssertEqual(Array(try call("node list").rows[0].suffix(4)), ["yes", "1970-01-12T13:46:25Z", "4", "5000"])
+        XCTAssertEqual(try admin.nodesOnline(), 1)
+        try store.commit([.sessionEnded(id: session, atMs: 999_990_000)])
+        XCTAssertEqual(Array(try call("node list").rows[0].suffix(4)), ["no", "1970-01-12T13:46:25Z", "0", "5000"])
+        XCTAssertEqual(try admin.nodesOnline(), 0)
         try call("node disable", [("id", "node-0123456789ab")])
         XCTAssertEqual(try call("node show", [("id", "node-0123456789ab")]).rows[0][4], "no")
         try call("node enable", [("id", "node-0123456789ab")])

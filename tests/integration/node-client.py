@@ -8,10 +8,11 @@
       prints the status items as key=value lines
   node-client.py HOST PORT CA_PEM heartbeat CERT KEY SEQ...
       sends a Heartbeat per SEQ on one connection (a "-" for CERT/KEY: none), printing
-      "ack SEQ" or "error CODE: message" per answer, in order
+      "ack SEQ" or "error CODE: message" per answer, in order; with HOLD_SECONDS set in the
+      environment, keeps the connection open that long afterwards
 On an Error answer: prints "error CODE: message" on stderr and exits 1.
 """
-import socket, ssl, sys, time
+import os, socket, ssl, sys, time
 
 def varint(n):
     out = bytearray()
@@ -115,6 +116,7 @@ def main():
                     print(error_of(answer), flush=True)
                 else:
                     print(f"ack {parse(answer[15][0]).get(1, [0])[0]}", flush=True)
+            time.sleep(float(os.environ.get("HOLD_SECONDS", "0")))
     else:
         raise SystemExit(f"unknown command {command}")
 
