@@ -179,7 +179,7 @@ public final class RPCConnection: Sendable {
 }
 
 /// Thrown by a handler to answer with `reason` and then close the connection
-/// (e.g. a replayed heartbeat or a disabled node).
+/// (e.g. a disabled node).
 public struct CloseConnection: Error, CustomStringConvertible {
     public var reason: ErrorMessage
     public init(_ reason: ErrorMessage) { self.reason = reason }
