@@ -90,7 +90,7 @@ public struct NodeGateway: Sendable {
             throw InvalidInput("bad certificate request: \(error)")
         }
         var certificate: Certificate?
-        let node = try store.enroll(tokenHash: SHA256.hex(of: request.token), stream: stream, now: clock()) { stream, inviteID in
+        let node = try store.enroll(tokenHash: SecretHash.hex(of: request.token), stream: stream, now: clock()) { stream, inviteID in
             let nodeID = NodeID.generate()
             let issued = try authority.issueClientCertificate(for: csr, nodeID: nodeID)
             certificate = issued

@@ -1,4 +1,4 @@
-/// Secrets handed out once and stored only as their SHA-256: a leaked database
+/// Secrets handed out once and stored only as their SHA-256 (`hash`, in the Coordinator module): a leaked database
 /// gives no one a stream key or a usable invite.
 public struct Secret: Sendable, Equatable {
     /// The text shown to the user once (base64url, no padding).
@@ -16,9 +16,6 @@ public struct Secret: Sendable, Equatable {
         var generator = SystemRandomNumberGenerator()
         return generate(using: &generator)
     }
-
-    /// What is stored: lower-case hex SHA-256 of the text.
-    public var hash: String { SHA256.hex(of: text) }
 }
 
 /// Node ids: short, random, readable in logs and usable as a certificate CN.

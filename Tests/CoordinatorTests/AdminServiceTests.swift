@@ -36,7 +36,7 @@ final class AdminServiceTests: TempDatabaseTestCase {
         XCTAssertEqual(created.columns, ["name", "key", "rtmp_url"])
         let key = created.rows[0][1]
         XCTAssertEqual(created.rows[0][2], "rtmp://host.example:1935/live/\(key)")
-        XCTAssertEqual(try store.streamName(forKeyHash: SHA256.hex(of: key)), "main")
+        XCTAssertEqual(try store.streamName(forKeyHash: SecretHash.hex(of: key)), "main")
         XCTAssertTrue(created.message.contains("1000.00 USD per 1h"), created.message)
 
         let shown = try call("stream show", [("name", "main")])
@@ -47,7 +47,7 @@ final class AdminServiceTests: TempDatabaseTestCase {
 
         let rotated = try call("stream rotate-key", [("name", "main")])
         XCTAssertNotEqual(rotated.rows[0][1], key)
-        XCTAssertNil(try store.streamName(forKeyHash: SHA256.hex(of: key)))
+        XCTAssertNil(try store.streamName(forKeyHash: SecretHash.hex(of: key)))
 
         try call("stream delete", [("name", "main")])
         XCTAssertTrue(try call("stream list").rows.isEmpty)

@@ -6,7 +6,7 @@ final class CoordinatorStoreTests: TempDatabaseTestCase {
     let usd = try! Currency.parse("USD")
 
     private func makeStream(_ name: String = "main", key: String = "k1") throws {
-        try store.createStream(name: name, keyHash: SHA256.hex(of: key), pool: Amount(minor: 100_000, currency: usd),
+        try store.createStream(name: name, keyHash: SecretHash.hex(of: key), pool: Amount(minor: 100_000, currency: usd),
                                periodSeconds: 3600, now: 100)
     }
 
@@ -24,11 +24,11 @@ final class CoordinatorStoreTests: TempDatabaseTestCase {
         XCTAssertEqual(stream.pool.description, "1000.00 USD")
         XCTAssertEqual(stream.periodSeconds, 3600)
         XCTAssertFalse(stream.live)
-        XCTAssertEqual(try store.streamName(forKeyHash: SHA256.hex(of: "k1")), "main")
+        XCTAssertEqual(try store.streamName(forKeyHash: SecretHash.hex(of: "k1")), "main")
 
-        try store.rotateKey(stream: "main", keyHash: SHA256.hex(of: "k2"))
-        XCTAssertNil(try store.streamName(forKeyHash: SHA256.hex(of: "k1")))
-        XCTAssertEqual(try store.streamName(forKeyHash: SHA256.hex(of: "k2")), "main")
+        try store.rotateKey(stream: "main", keyHash: SecretHash.hex(of: "k2"))
+        XCTAssertNil(try store.streamName(forKeyHash: SecretHash.hex(of: "k1")))
+        XCTAssertEqual(try store.streamName(forKeyHash: SecretHash.hex(of: "k2")), "main")
         try store.setLive(stream: "main", true)
         XCTAssertTrue(try store.stream(named: "main").live)
 

@@ -54,7 +54,7 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
 
     func testOpenSessionsEndAtTheirLastHeartbeatOnRestart() throws {
         let session = try store.startSession(node: node, atMs: 1000)
-        let silent = try store.startSession(node: node, atMs: 2000)
+        _ = try store.startSession(node: node, atMs: 2000) // a session that never heartbeats
         try store.commit([.heartbeat(entry(1, session: session, at: 1500))])
         XCTAssertEqual(try store.endOpenSessions(), 2)
         XCTAssertEqual(try store.sessions(node: node).map(\.endedMs), [1500, 2000])
