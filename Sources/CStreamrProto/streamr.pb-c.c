@@ -1558,7 +1558,7 @@ const ProtobufCMessageDescriptor streamr__node_settings__descriptor =
   (ProtobufCMessageInit) streamr__node_settings__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__heartbeat__field_descriptors[4] =
+static const ProtobufCFieldDescriptor streamr__heartbeat__field_descriptors[8] =
 {
   {
     "seq",
@@ -1608,17 +1608,69 @@ static const ProtobufCFieldDescriptor streamr__heartbeat__field_descriptors[4] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "viewer_port",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Heartbeat, viewer_port),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "viewer_url",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Heartbeat, viewer_url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upload_cap_bps",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Heartbeat, upload_cap_bps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upload_bps",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Heartbeat, upload_bps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__heartbeat__field_indices_by_name[] = {
   3,   /* field[3] = buffer_health_ms */
   1,   /* field[1] = sent_unix_ms */
   0,   /* field[0] = seq */
   2,   /* field[2] = streams */
+  7,   /* field[7] = upload_bps */
+  6,   /* field[6] = upload_cap_bps */
+  4,   /* field[4] = viewer_port */
+  5,   /* field[5] = viewer_url */
 };
 static const ProtobufCIntRange streamr__heartbeat__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor streamr__heartbeat__descriptor =
 {
@@ -1628,7 +1680,7 @@ const ProtobufCMessageDescriptor streamr__heartbeat__descriptor =
   "Streamr__Heartbeat",
   "streamr",
   sizeof(Streamr__Heartbeat),
-  4,
+  8,
   streamr__heartbeat__field_descriptors,
   streamr__heartbeat__field_indices_by_name,
   1,  streamr__heartbeat__number_ranges,

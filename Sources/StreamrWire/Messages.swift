@@ -135,8 +135,14 @@ public struct Heartbeat: Sendable, Equatable {
     public var sentUnixMs: UInt64
     public var streams: [StreamCounters]
     public var bufferHealthMs: UInt32
-    public init(seq: UInt64, sentUnixMs: UInt64, streams: [StreamCounters] = [], bufferHealthMs: UInt32 = 0) {
+    public var viewerPort: UInt32
+    public var viewerURL: String
+    public var uploadCapBps: UInt64
+    public var uploadBps: UInt64
+    public init(seq: UInt64, sentUnixMs: UInt64, streams: [StreamCounters] = [], bufferHealthMs: UInt32 = 0,
+                viewerPort: UInt32 = 0, viewerURL: String = "", uploadCapBps: UInt64 = 0, uploadBps: UInt64 = 0) {
         self.seq = seq; self.sentUnixMs = sentUnixMs; self.streams = streams; self.bufferHealthMs = bufferHealthMs
+        self.viewerPort = viewerPort; self.viewerURL = viewerURL; self.uploadCapBps = uploadCapBps; self.uploadBps = uploadBps
     }
 }
 

@@ -117,6 +117,10 @@ extension ProtoCodec {
             c.pointee.seq = v.seq
             c.pointee.sent_unix_ms = v.sentUnixMs
             c.pointee.buffer_health_ms = v.bufferHealthMs
+            c.pointee.viewer_port = v.viewerPort
+            c.pointee.viewer_url = a.string(v.viewerURL)
+            c.pointee.upload_cap_bps = v.uploadCapBps
+            c.pointee.upload_bps = v.uploadBps
             c.pointee.n_streams = v.streams.count
             c.pointee.streams = a.array(v.streams) { s in
                 let sc = a.message(Streamr__StreamCounters.self) { streamr__stream_counters__init($0) }

@@ -36,7 +36,9 @@ extension ProtoCodec {
                                bytesServed: s.pointee.bytes_served, lastChunkSeq: s.pointee.last_chunk_seq)
             }
             body = .heartbeat(Heartbeat(seq: c.seq, sentUnixMs: c.sent_unix_ms, streams: streams,
-                                        bufferHealthMs: c.buffer_health_ms))
+                                        bufferHealthMs: c.buffer_health_ms, viewerPort: c.viewer_port,
+                                        viewerURL: String(protobufC: c.viewer_url), uploadCapBps: c.upload_cap_bps,
+                                        uploadBps: c.upload_bps))
         case STREAMR__ENVELOPE__BODY_HEARTBEAT_ACK:
             let c = try required(e.heartbeat_ack, "heartbeat_ack").pointee
             body = .heartbeatAck(HeartbeatAck(seq: c.seq, settings: c.settings.map { readSettings($0) }))

@@ -14,7 +14,8 @@ enum Samples {
         Envelope(id: 4, .heartbeat(Heartbeat(seq: 9, sentUnixMs: 1_764_000_000_000, streams: [
             StreamCounters(stream: "main", viewers: 12, bytesServed: 1 << 40, lastChunkSeq: 77),
             StreamCounters(stream: "alt", viewers: 0, bytesServed: 0, lastChunkSeq: 0),
-        ], bufferHealthMs: 4000))),
+        ], bufferHealthMs: 4000, viewerPort: 8935, viewerURL: "http://203.0.113.5:8935",
+           uploadCapBps: 50_000_000, uploadBps: 12_000_000))),
         Envelope(replyTo: 4, .heartbeatAck(HeartbeatAck(seq: 9, settings: NodeSettings(heartbeatIntervalMs: 2000, ingestAddress: "", streams: [])))),
         Envelope(id: 5, .subscribe(Subscribe(stream: "main", resumeAfterChunk: 76))),
         Envelope(replyTo: 5, .subscribeAck(SubscribeAck(stream: "main", firstChunk: 77, resumed: true))),

@@ -264,10 +264,22 @@ struct  Streamr__Heartbeat
    * media buffered ahead of the live edge
    */
   uint32_t buffer_health_ms;
+  /*
+   * Where viewers reach this node, for the coordinator's /watch. viewer_url (e.g.
+   * "http://203.0.113.5:8935") wins; else the session's source address and viewer_port.
+   */
+  uint32_t viewer_port;
+  char *viewer_url;
+  /*
+   * Upload the node may use for viewers (0: no cap) and what it uses now, bits per second:
+   * /watch sends viewers by spare capacity and stops sending them to a node at its cap.
+   */
+  uint64_t upload_cap_bps;
+  uint64_t upload_bps;
 };
 #define STREAMR__HEARTBEAT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__heartbeat__descriptor) \
-    , 0, 0, 0,NULL, 0 }
+    , 0, 0, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Streamr__StreamCounters
