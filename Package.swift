@@ -3,7 +3,7 @@ import Foundation
 import PackageDescription
 
 let daemonDeps: [Target.Dependency] = [
-    "StreamrDaemon", "StreamrConfig", "StreamrWire", "StreamrTLS", "StreamrRPC", "StreamrSystemd", "StreamrStore",
+    "StreamrDaemon", "StreamrHTTP", "StreamrConfig", "StreamrWire", "StreamrTLS", "StreamrRPC", "StreamrSystemd", "StreamrStore",
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
     .product(name: "Logging", package: "swift-log"),
@@ -58,8 +58,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "StreamrStore", dependencies: ["CSQLite"]),
+        .target(name: "StreamrHTTP", dependencies: [
+            "StreamrRPC",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "StreamrDaemon", dependencies: [
-            "StreamrConfig", "StreamrWire", "StreamrTLS", "StreamrRPC", "StreamrSystemd", "StreamrStore",
+            "StreamrConfig", "StreamrHTTP", "StreamrWire", "StreamrTLS", "StreamrRPC", "StreamrSystemd", "StreamrStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -110,6 +117,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"]),
+        .testTarget(name: "StreamrHTTPTests", dependencies: [
+            "StreamrHTTP", "StreamrRPC",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),

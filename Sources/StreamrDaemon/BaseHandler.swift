@@ -11,7 +11,7 @@ public struct BaseHandler: Sendable {
     public var statusItems: @Sendable () async -> [StatusItem]
 
     /// `listening` is shown first in status answers, then the daemon's own `statusItems`.
-    public init(daemon: Daemon, listening: [RPCServer], statusItems: @escaping @Sendable () async -> [StatusItem] = { [] }) {
+    public init(daemon: Daemon, listening: [any ListeningServer], statusItems: @escaping @Sendable () async -> [StatusItem] = { [] }) {
         software = "\(daemon.name)/\(StreamrVersion.current)"
         role = daemon.role
         let d = daemon

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import StreamrConfig
+import StreamrHTTP
 import StreamrRPC
 import StreamrSystemd
 import StreamrWire
@@ -92,8 +93,18 @@ public struct Daemon: Sendable {
         return server
     }
 
+    /// Binds an HTTP listener (viewer routing, health, metrics, media).
+    public func bindHTTP(_ address: ListenAddress) async throws -> HTTPServer {
+        do {
+            return try await HTTPServer.bind(address, logger: logger)
+        } catch {
+            logger.critical("cannot listen on \(address): \(error)", metadata: ["event": "listen_failed"])
+            throw error
+        }
+    }
+
     /// Runs `services` until SIGTERM/SIGINT, telling systemd when ready and when stopping.
-    public mutating func run(services: [any Service], listening: [RPCServer]) async throws {
+    public mutating func run(services: [any Service], listening: [any ListeningServer]) async throws {
         for socket in inherited.closeLeftovers() {
             logger.warning("closed unexpected inherited socket \(socket.name) (fd \(socket.fd))")
         }
@@ -127,6 +138,19 @@ public struct RPCService: Service {
             try await cancelWhenGracefulShutdown { try await server.run(handler: handler) }
         } catch is CancellationError {
             // Graceful shutdown: the listener and its connections were closed on purpose.
+        }
+    }
+}
+
+/// Serves one HTTP listener until graceful shutdown.
+public struct HTTPService: Service {
+    let server: HTTPServer
+    let handler: HTTPHandler
+    public init(_ server: HTTPServer, handler: @escaping HTTPHandler) { self.server = server; self.handler = handler }
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run(handler: handler) }
+        } catch is CancellationError {
         }
     }
 }

@@ -111,6 +111,16 @@ public final class RPCConnection: Sendable {
         try await send(bodies.map { Envelope($0) })
     }
 
+    /// Sends `reason` as an error push, then closes the connection (e.g. the host disabled the
+    /// node behind it). Returns at once; the close happens on the connection's event loop,
+    /// after the error has been handed to the socket.
+    public func close(reason: ErrorMessage?) {
+        guard let reason else { channel.close(promise: nil); return }
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
+        channel.writeAndFlush(Envelope(.error(reason)), promise: promise)
+    }
+
     /// Runs `body` once, when the connection has closed (at once if it already has): for
     /// per-connection state kept elsewhere, such as a node's session.
     public func onClose(_ body: @escaping @Sendable () -> Void) {

@@ -21,7 +21,12 @@ public enum ListenAddress: Sendable, CustomStringConvertible {
 }
 
 /// Accepts Streamr connections and runs each one's request loop.
-public final class RPCServer: Sendable {
+/// Something a daemon listens with (for its start message and status).
+public protocol ListeningServer: Sendable {
+    var address: ListenAddress { get }
+}
+
+public final class RPCServer: ListeningServer {
     public struct Accepted: Sendable {
         let channel: NIOAsyncChannel<Envelope, Envelope>
         let handshake: EventLoopFuture<Certificate?>
