@@ -28,7 +28,7 @@ wait_for_socket() {
 "$BIN/streamr-coordinator" init-pki --directory "$DEMO/pki" --hostname localhost --ip 127.0.0.1 >/dev/null
 COMMON=(--set "pki_directory=$DEMO/pki" --set "state_directory=$DEMO")
 start coordinator "$DEMO/coordinator.log" "$BIN/streamr-coordinator" "${COMMON[@]}" \
-    --set listen_rpc=127.0.0.1:17443 --set control_socket="$DEMO/run/control.sock"
+    --set listen_rpc=127.0.0.1:17443 --set listen_http=127.0.0.1:18000 --set control_socket="$DEMO/run/control.sock"
 start ingest "$DEMO/ingest.log" "$BIN/streamr-ingest" "${COMMON[@]}" --set listen_subscribe=127.0.0.1:17444
 start validator "$DEMO/validator.log" "$BIN/streamr-validator" "${COMMON[@]}" --set work_socket="$DEMO/run/validator.sock"
 for n in 1 2; do
@@ -43,7 +43,8 @@ wait_for_socket "$DEMO/node2/control.sock"
 cat <<INFO
 
 Streamr demo is running (state and logs in $DEMO):
-  coordinator  mutual TLS on 127.0.0.1:17443, admin socket $DEMO/run/control.sock
+  coordinator  mutual TLS on 127.0.0.1:17443, http://127.0.0.1:18000 (/watch, /healthz, /metrics),
+               admin socket $DEMO/run/control.sock
   ingest       live subscriptions (mutual TLS) on 127.0.0.1:17444
   validator    work socket $DEMO/run/validator.sock
   node 1, 2    status sockets $DEMO/node1/control.sock, $DEMO/node2/control.sock

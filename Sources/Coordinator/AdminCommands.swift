@@ -123,8 +123,12 @@ extension AdminService {
     func setNode(_ args: Arguments, enabled: Bool) throws -> AdminResponse {
         let id = try args.required("id")
         try store.setEnabled(node: id, enabled)
+        // Closed after the store says disabled, so a reconnect is already refused.
+        let closed = enabled ? 0 : sessions?.disconnect(node: id, reason: ErrorMessage(
+            .failedPrecondition, "node \(id) has been disabled by the host")) ?? 0
         logger.notice("node \(id) \(enabled ? "enabled" : "disabled")", metadata: [
-            "event": enabled ? "node_enabled" : "node_disabled", "node": "\(id)"])
-        return AdminResponse(message: enabled ? "node `\(id)` enabled" : "node `\(id)` disabled; its certificate is refused from now on")
+            "event": enabled ? "node_enabled" : "node_disabled", "node": "\(id)", "connections_closed": "\(closed)"])
+        return AdminResponse(message: enabled ? "node `\(id)` enabled"
+            : "node `\(id)` disabled; its certificate is refused from now on" + (closed > 0 ? " (\(closed) live session(s) closed)" : ""))
     }
 }

@@ -15,13 +15,16 @@ public struct AdminService: Sendable {
     let clockMs: @Sendable () -> Int64
     /// A node is online while its last heartbeat is at most this old (3 heartbeat intervals).
     let onlineWindowMs: Int64
+    /// Connected nodes (absent in tests of the store-only commands): `node disable` closes them.
+    let sessions: NodeSessions?
     let logger: Logger
 
     public init(store: CoordinatorStore, endpoints: PublicEndpoints, caPin: @escaping @Sendable () throws -> String,
                 clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
                 clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
-                heartbeatIntervalMs: Int64 = 5000, logger: Logger) {
+                heartbeatIntervalMs: Int64 = 5000, sessions: NodeSessions? = nil, logger: Logger) {
         self.store = store; self.endpoints = endpoints; self.caPin = caPin; self.clock = clock; self.logger = logger
+        self.sessions = sessions
         self.clockMs = clockMs; self.onlineWindowMs = 3 * heartbeatIntervalMs
     }
 
@@ -89,6 +92,11 @@ public struct AdminService: Sendable {
         case ["node", "show"]: return try showNode(args)
         case ["node", "disable"]: return try setNode(args, enabled: false)
         case ["node", "enable"]: return try setNode(args, enabled: true)
+        case ["leaderboard"]: return try leaderboard(args)
+        case ["publish", "authorize"]: return try authorizePublish(args)
+        case ["publish", "started"]: return try publishStarted(args)
+        case ["publish", "stopped"]: return try publishStopped(args)
+        case ["publish", "reset"]: return try publishReset()
         default:
             throw ErrorMessage(.unsupported, "unknown command `\(request.command.joined(separator: " "))` (is streamrctl newer than the coordinator?)")
         }

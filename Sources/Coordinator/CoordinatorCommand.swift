@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamrConfig
 import StreamrDaemon
+import StreamrHTTP
 import StreamrRPC
 import StreamrTLS
 import StreamrWire
@@ -12,8 +13,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "streamr-coordinator",
         abstract: "Streamr coordinator: node enrolment, sessions and heartbeats, viewer routing, admin RPC.",
         discussion: """
-        Listens on `listen_rpc` (mutual TLS, default 0.0.0.0:7443) and `control_socket` \
-        (default /run/streamr/control.sock, for streamrctl). Under systemd the sockets come \
+        Listens on `listen_rpc` (mutual TLS, default 0.0.0.0:7443), `listen_http` (/watch, \
+        /healthz, /metrics; default 0.0.0.0:8000) and `control_socket` (default \
+        /run/streamr/control.sock, for streamrctl). Under systemd the sockets come \
         from streamr-coordinator.socket (rpc), streamr-coordinator-http.socket (http) and \
         streamr-coordinator-control.socket (control).
         """,
@@ -32,6 +34,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             var daemon = try Daemon(name: "streamr-coordinator", role: .coordinator, options: options,
                                     settings: ["listen_rpc", "listen_http", "control_socket", "database",
                                                "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
+                                               "public_origin_http_port",
                                                "heartbeat_interval"])
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
@@ -44,12 +47,16 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
                                       heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000), sessions: sessions, logger: daemon.logger)
             let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() },
-                                     heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, logger: daemon.logger)
+                                     heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, sessions: sessions, logger: daemon.logger)
+            let web = PublicHTTP(store: store, sessions: sessions, endpoints: endpoints,
+                                 heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
+            let httpAddress = try daemon.listenAddress("http", key: "listen_http", default: "0.0.0.0:8000")
             let rpc = try await daemon.bind(rpcAddress, pipeline: RPCPipeline(tls: tls))
             let control = try await daemon.bind(controlAddress, pipeline: RPCPipeline())
-            let base = BaseHandler(daemon: daemon, listening: [rpc, control]) {
+            let http = try await daemon.bindHTTP(httpAddress)
+            let base = BaseHandler(daemon: daemon, listening: [rpc, http, control]) {
                 var items: [StatusItem] = []
                 if let online = try? admin.nodesOnline() { items.append(StatusItem("nodes_online", "\(online)")) }
                 if let streams = try? store.streams() { items.append(StatusItem("live_streams", "\(streams.filter(\.live).count)")) }
@@ -58,8 +65,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                 return items
             }
             try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
-                                            RPCService(control, handler: base.adminHandler(next: admin.handler))],
-                                 listening: [rpc, control])
+                                            RPCService(control, handler: base.adminHandler(next: admin.handler)),
+                                            HTTPService(http, handler: web.handler)],
+                                 listening: [rpc, http, control])
             // Sessions cut short by the shutdown end now; commit them with anything still queued.
             try await sessions.recorder.flush()
             _ = try? store.endOpenSessions()
@@ -90,7 +98,8 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                 rtmpPort: try daemon.config.int("public_rtmp_port", default: 1935, range: 1...65535),
                 rpcPort: try daemon.config.int("public_rpc_port", default: listenRPC.map { $0.port > 0 ? $0.port : 7443 } ?? 7443,
                                                range: 1...65535),
-                subscribePort: try daemon.config.int("public_subscribe_port", default: 7444, range: 1...65535))
+                subscribePort: try daemon.config.int("public_subscribe_port", default: 7444, range: 1...65535),
+                originHTTPPort: try daemon.config.int("public_origin_http_port", default: 8936, range: 1...65535))
         }
     }
 

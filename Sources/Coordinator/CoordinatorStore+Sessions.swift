@@ -132,6 +132,14 @@ extension CoordinatorStore {
         }
     }
 
+    /// Uptime intervals that overlap [fromMs, toMs].
+    public func uptimeIntervals(fromMs: Int64, toMs: Int64) throws -> [UptimeInterval] {
+        try db.query("SELECT * FROM uptime_intervals WHERE end_ms >= ? AND start_ms <= ?", fromMs, toMs).map { row in
+            UptimeInterval(node: row.string("node_id") ?? "", stream: row.string("stream") ?? "",
+                           startMs: row.int64("start_ms") ?? 0, endMs: row.int64("end_ms") ?? 0)
+        }
+    }
+
     /// Ends the sessions a previous run left open (it crashed, or was killed), at their last
     /// heartbeat — the last moment the node is known to have been there. Returns how many.
     @discardableResult

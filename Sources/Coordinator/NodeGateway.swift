@@ -25,13 +25,17 @@ public struct NodeGateway: Sendable {
 
     /// Wraps `next` (hello, status): enrolment requests and heartbeats are answered here,
     /// and a peer presenting a node certificate is refused — and disconnected — unless that
-    /// node is enrolled and enabled. Checked on every request, so `node disable` takes effect
-    /// on the next message; CAs cannot un-sign, so this lookup is the revocation list.
+    /// node is enrolled and enabled and the certificate is the one issued to it. Checked once
+    /// per connection (on its first request); `node disable` closes the node's connections,
+    /// so from then on every new connection is checked and refused. CAs cannot un-sign, so
+    /// this lookup is the revocation list.
     public func handler(next: @escaping RPCConnection.Handler) -> RPCConnection.Handler {
         { envelope, connection in
-            var node: String?
-            if let nodeID = connection.peer.certificate?.commonName, NodeID.isValid(nodeID) {
-                try self.admit(nodeID: nodeID)
+            var node = self.sessions.admittedNode(connection)
+            if node == nil, let certificate = connection.peer.certificate,
+               let nodeID = certificate.commonName, NodeID.isValid(nodeID) {
+                try self.admit(nodeID: nodeID, certificate: certificate)
+                self.sessions.admit(connection, node: nodeID)
                 node = nodeID
             }
             switch envelope.body {
@@ -50,7 +54,7 @@ public struct NodeGateway: Sendable {
         }
     }
 
-    func admit(nodeID: String) throws {
+    func admit(nodeID: String, certificate: Certificate) throws {
         let node: NodeRecord
         do { node = try store.node(id: nodeID) } catch CoordinatorStoreError.unknownNode {
             throw CloseConnection(ErrorMessage(.permissionDenied, "node \(nodeID) is not enrolled here; join again with a new invite"))
@@ -58,6 +62,11 @@ public struct NodeGateway: Sendable {
         guard node.enabled else {
             // FAILED_PRECONDITION, as proto/streamr.proto documents for a disabled node.
             throw CloseConnection(ErrorMessage(.failedPrecondition, "node \(nodeID) has been disabled by the host"))
+        }
+        guard SHA256Digest.hex(SHA256Digest.hash(certificate.derBytes())) == node.certificateSHA256 else {
+            logger.warning("node \(nodeID) presented a certificate that was not issued to it", metadata: [
+                "event": "certificate_mismatch", "node": "\(nodeID)"])
+            throw CloseConnection(ErrorMessage(.permissionDenied, "this certificate was not issued to node \(nodeID)"))
         }
     }
 

@@ -5,11 +5,16 @@ public struct PublicEndpoints: Sendable {
     public var rpcPort: Int
     /// Where nodes subscribe to live streams at the ingest.
     public var subscribePort: Int
-    public init(host: String, rtmpPort: Int = 1935, rpcPort: Int = 7443, subscribePort: Int = 7444) {
+    /// The ingest's own HTTP (origin HTTP-FLV), where /watch sends viewers no node can take.
+    public var originHTTPPort: Int
+    public init(host: String, rtmpPort: Int = 1935, rpcPort: Int = 7443, subscribePort: Int = 7444, originHTTPPort: Int = 8936) {
         self.host = host; self.rtmpPort = rtmpPort; self.rpcPort = rpcPort; self.subscribePort = subscribePort
+        self.originHTTPPort = originHTTPPort
     }
 
     private var hostPart: String { host.contains(":") ? "[\(host)]" : host }
     public func rtmpURL(key: String) -> String { "rtmp://\(hostPart):\(rtmpPort)/live/\(key)" }
     public var ingestAddress: String { "\(hostPart):\(subscribePort)" }
+    public var originHTTPBase: String { "http://\(hostPart):\(originHTTPPort)" }
+    public var originRTMPBase: String { "rtmp://\(hostPart):\(rtmpPort)" }
 }

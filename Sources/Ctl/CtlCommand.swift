@@ -19,7 +19,8 @@ public struct CtlCommand: AsyncParsableCommand {
         or not reachable; 3 permission denied; 64 usage error.
         """,
         version: StreamrVersion.current,
-        subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self, NodesCommand.self])
+        subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self, NodesCommand.self,
+                      LeaderboardCommand.self])
 
     public init() {}
 }

@@ -68,3 +68,29 @@ struct NodesCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `streamrctl leaderboard`: nodes ranked by verified uptime.
+struct LeaderboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leaderboard",
+        abstract: "Rank nodes by verified uptime over a period.",
+        discussion: """
+        Uptime is verified from heartbeats: an interval runs from a node's first to its last \
+        heartbeat for a stream, and a gap of over three heartbeat intervals ends it. A node \
+        relaying several streams at once is counted once. Spot checks refine it later.
+        """)
+    @Option(help: "Only uptime relaying this stream.") var stream: String?
+    @Option(help: "How far back to look, e.g. 1h, 24h, 7d (default: the stream's accounting period with --stream, else 24h).")
+    var period: String?
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            var args: [(String, String)] = []
+            if let stream { args.append(("stream", stream)) }
+            if let period { args.append(("period", period)) }
+            print(AdminOutput.list(try await connection.admin(["leaderboard"], args), json: connection.json,
+                                   empty: "no verified uptime in this period yet"))
+        }
+    }
+}

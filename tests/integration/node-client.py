@@ -9,47 +9,17 @@
   node-client.py HOST PORT CA_PEM heartbeat CERT KEY SEQ...
       sends a Heartbeat per SEQ on one connection (a "-" for CERT/KEY: none), printing
       "ack SEQ" or "error CODE: message" per answer, in order; with HOLD_SECONDS set in the
-      environment, keeps the connection open that long afterwards
+      environment, keeps the connection open that long afterwards (printing pushed errors
+      and "closed by peer"); STREAM, VIEWER_URL, VIEWER_PORT, UPLOAD_CAP_BPS and UPLOAD_BPS
+      set the heartbeat's fields
+  node-client.py HOST PORT CA_PEM raw CERT KEY HEX
+      sends raw bytes on the TLS session and prints any error answers, and "closed by peer"
 On an Error answer: prints "error CODE: message" on stderr and exits 1.
 """
 import os, socket, ssl, sys, time
 
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-def field(number, payload):  # length-delimited (wire type 2)
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-def parse(data):
-    """{field number: [values]}: ints for varints, bytes for length-delimited."""
-    fields, i = {}, 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        number, kind = key >> 3, key & 7
-        if kind == 0:
-            value, i = read_varint(data, i)
-        elif kind == 2:
-            length, i = read_varint(data, i)
-            value, i = data[i:i + length], i + length
-        else:
-            raise ValueError(f"unexpected wire type {kind}")
-        fields.setdefault(number, []).append(value)
-    return fields
-
-def read_varint(data, i):
-    shift = value = 0
-    while True:
-        b = data[i]; i += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, i
+sys.path.insert(0, os.path.dirname(__file__))
+from wire import field, varint, uint, parse, read_varint, read_frame
 
 def connect(host, port, ca, cert=None, key=None):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -64,17 +34,10 @@ def send_request(tls, request_id, body_field, body, buffer=b""):
     """Sends one request; returns (answer fields, leftover bytes)."""
     envelope = varint(1 << 3 | 0) + varint(request_id) + field(body_field, body)
     tls.sendall(varint(len(envelope)) + envelope)
-    while True:
-        try:
-            length, start = read_varint(buffer, 0)
-            if len(buffer) >= start + length:
-                return parse(buffer[start:start + length]), buffer[start + length:]
-        except IndexError:
-            pass
-        chunk = tls.recv(65536)
-        if not chunk:
-            raise SystemExit("error: connection closed without an answer")
-        buffer += chunk
+    try:
+        return read_frame(tls.recv, buffer)
+    except EOFError:
+        raise SystemExit("error: connection closed without an answer")
 
 def error_of(answer):
     error = parse(answer[11][0])
@@ -87,6 +50,22 @@ def exchange(host, port, ca, body_field, body, cert=None, key=None):
         sys.stderr.write(error_of(answer) + "\n")
         sys.exit(1)
     return answer
+
+def hold(tls, buffer, seconds):
+    """Keeps the session open for `seconds`, printing what the coordinator pushes
+    ("pushed error CODE: message") and "closed by peer" if it closes the connection."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        tls.settimeout(max(0.1, deadline - time.time()))
+        try:
+            answer, buffer = read_frame(tls.recv, buffer)
+        except (socket.timeout, TimeoutError):
+            return
+        except (EOFError, ConnectionResetError, ssl.SSLError):
+            print("closed by peer", flush=True)
+            return
+        if 11 in answer:
+            print("pushed " + error_of(answer), flush=True)
 
 def main():
     host, port, ca, command = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -105,18 +84,28 @@ def main():
             print(f"{kv.get(1, [b''])[0].decode()}={kv.get(2, [b''])[0].decode()}")
     elif command == "heartbeat":
         cert, key = (None, None) if sys.argv[5] == "-" else (sys.argv[5], sys.argv[6])
+        stream = os.environ.get("STREAM", "main").encode()
         buffer = b""
         with connect(host, port, ca, cert, key) as tls:
             for i, seq in enumerate(sys.argv[7:], start=1):
-                counters = field(1, b"main") + varint(2 << 3) + varint(3) + varint(3 << 3) + varint(1000 * int(seq))
-                heartbeat = (varint(1 << 3) + varint(int(seq)) + varint(2 << 3) + varint(int(time.time() * 1000))
-                             + field(3, counters) + varint(4 << 3) + varint(1500))
+                counters = field(1, stream) + uint(2, 3) + uint(3, 1000 * int(seq))
+                heartbeat = (uint(1, int(seq)) + uint(2, int(time.time() * 1000)) + field(3, counters) + uint(4, 1500)
+                             + uint(5, int(os.environ.get("VIEWER_PORT", "0")))
+                             + field(6, os.environ.get("VIEWER_URL", "").encode())
+                             + uint(7, int(os.environ.get("UPLOAD_CAP_BPS", "0")))
+                             + uint(8, int(os.environ.get("UPLOAD_BPS", "0"))))
                 answer, buffer = send_request(tls, i, 14, heartbeat, buffer)
                 if 11 in answer:
                     print(error_of(answer), flush=True)
                 else:
                     print(f"ack {parse(answer[15][0]).get(1, [0])[0]}", flush=True)
-            time.sleep(float(os.environ.get("HOLD_SECONDS", "0")))
+            hold(tls, buffer, float(os.environ.get("HOLD_SECONDS", "0")))
+    elif command == "raw":
+        # Sends the bytes of a hex string over the (m)TLS session and prints what comes back.
+        cert, key, payload = sys.argv[5], sys.argv[6], bytes.fromhex(sys.argv[7])
+        with connect(host, port, ca, None if cert == "-" else cert, None if key == "-" else key) as tls:
+            tls.sendall(payload)
+            hold(tls, b"", 10)
     else:
         raise SystemExit(f"unknown command {command}")
 

@@ -91,7 +91,7 @@ admin_checks() {
 ############ daemons running as root ############
 pick_port CP
 mkdir -p "$WORK/coord"
-start_bg coordinator env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
+start_bg coordinator env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
     --set "listen_rpc=127.0.0.1:$CP" --set "control_socket=$WORK/coord/control.sock"
 COORD=$PID
 check "coordinator: control socket listening" wait_until 5 unix_listening "$WORK/coord/control.sock"

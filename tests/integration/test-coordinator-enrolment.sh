@@ -12,7 +12,7 @@ PKI="$WORK/pki"
 init_pki "$PKI"
 pick_port CP
 SOCK="$WORK/run/control.sock"
-start_bg coordinator env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set "pki_directory=$PKI" \
+start_bg coordinator env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" \
     --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$CP" --set "control_socket=$SOCK" \
     --set "public_host=127.0.0.1"
 check "coordinator: control socket listening" wait_until 5 unix_listening "$SOCK"

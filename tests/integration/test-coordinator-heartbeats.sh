@@ -14,7 +14,7 @@ pick_port CP
 SOCK="$WORK/run/control.sock"
 DB="$WORK/state/coordinator.db"
 start_coordinator() {
-    start_bg "coordinator-$1" env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set "pki_directory=$PKI" \
+    start_bg "coordinator-$1" env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" \
         --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$CP" --set "control_socket=$SOCK" \
         --set "public_host=127.0.0.1"
     COORD=$PID

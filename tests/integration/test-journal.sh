@@ -36,7 +36,7 @@ EOF
 ############ with no working journal: stderr ############
 if ! journal_reachable; then
     pick_port NP0
-    start_bg nojournal env -u STREAMR_LOG "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
+    start_bg nojournal env -u STREAMR_LOG "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
         --set "listen_rpc=127.0.0.1:$NP0" --set "control_socket=$WORK/nojournal/control.sock"
     check "no journal: logs go to stderr" wait_until 5 grep -qs "event=daemon_started" "$WORK/nojournal.log"
     stop_pid "$PID" 5 || fail "no journal: did not exit within 5 s of SIGTERM"
@@ -55,7 +55,7 @@ fi
 ############ coordinator logs to the journal ############
 pick_port P
 MARK="$WORK/journal-marker/control.sock"   # unique: appears in STREAMR_LISTENERS
-start_bg coord env -u STREAMR_LOG "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
+start_bg coord env -u STREAMR_LOG "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
     --set "listen_rpc=127.0.0.1:$P" --set "control_socket=$MARK"
 COORD=$PID
 check "coordinator listens on :$P" wait_until 5 tcp_listening "$P"
@@ -117,7 +117,7 @@ for e in entries:
 EOF
 
 ############ a configuration error is logged at PRIORITY 2 (critical) ############
-start_bg badconf env -u STREAMR_LOG "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
+start_bg badconf env -u STREAMR_LOG "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
     --set "listne_rpc=127.0.0.1:$P"
 BAD=$PID
 wait_until 5 eval "! _alive $BAD" || fail "a configuration error did not end the daemon within 5 s"

@@ -141,6 +141,7 @@ pick_port CP
 cat >"$WORK/coordinator.conf" <<EOF
 # lifecycle test
 listen_rpc = 127.0.0.1:$CP
+listen_http = 127.0.0.1:0
 control_socket = $WORK/run-coord/control.sock
 pki_directory = $PKI
 state_directory = $WORK/state

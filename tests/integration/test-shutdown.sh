@@ -81,14 +81,14 @@ scenario() {
 
 pick_port C1; pick_port C2; pick_port C3
 scenario coord-no-client streamr-coordinator "tcp:127.0.0.1:$C1" none TERM -- \
-    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C1" --set "control_socket=$WORK/c1/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C1" --set listen_http=127.0.0.1:0 --set "control_socket=$WORK/c1/control.sock"
 scenario coord-idle-before-handshake streamr-coordinator "tcp:127.0.0.1:$C2" plain TERM -- \
-    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C2" --set "control_socket=$WORK/c2/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C2" --set listen_http=127.0.0.1:0 --set "control_socket=$WORK/c2/control.sock"
 scenario coord-idle-tls-session streamr-coordinator "tcp:127.0.0.1:$C3" "tls $PKI/ca.pem" TERM -- \
-    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C3" --set "control_socket=$WORK/c3/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C3" --set listen_http=127.0.0.1:0 --set "control_socket=$WORK/c3/control.sock"
 pick_port C4
 scenario coord-idle-control streamr-coordinator "unix:$WORK/c4/control.sock" plain TERM -- \
-    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C4" --set "control_socket=$WORK/c4/control.sock"
+    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$C4" --set listen_http=127.0.0.1:0 --set "control_socket=$WORK/c4/control.sock"
 
 pick_port I1; pick_port I2
 scenario ingest-idle-before-handshake streamr-ingest "tcp:127.0.0.1:$I1" plain TERM -- \

@@ -77,7 +77,7 @@ mkdir -p "$WORK/sa-coord"
 CTL="$WORK/sa-coord/control.sock"
 CFG_CTL="$WORK/cfg-coord/control.sock"
 activate coord-a -l "127.0.0.1:$P" -l "$CTL" -l "127.0.0.1:$R" --fdname=rpc:control:bogus -- \
-    "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$Q" \
+    "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$Q" \
     --set "control_socket=$CFG_CTL"
 COORD=$PID
 check "coord-a: nothing exec'd before the first connection" \
@@ -109,7 +109,7 @@ pick_port P2; pick_port Q2
 mkdir -p "$WORK/sa-coord2"
 CTL2="$WORK/sa-coord2/control.sock"
 activate coord-b -l "127.0.0.1:$P2" -l "$CTL2" --fdname=rpc:control -- \
-    "$BIN/streamr-coordinator" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$Q2" \
+    "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$Q2" \
     --set "control_socket=$WORK/cfg-coord2/control.sock"
 COORD2=$PID
 tls_connect coord-b-tls "$P2"

@@ -1,0 +1,143 @@
+import CoordinatorCore
+import Foundation
+import NIOConcurrencyHelpers
+import NIOHTTP1
+import StreamrHTTP
+
+/// The coordinator's HTTP on 8000: `/watch/<stream>` sends a viewer to a node (or the
+/// ingest's origin), `/healthz` for load balancers and monitors, `/metrics` for Prometheus.
+public struct PublicHTTP: Sendable {
+    let store: CoordinatorStore
+    let sessions: NodeSessions
+    let endpoints: PublicEndpoints
+    /// A node is routable while its last heartbeat is at most this old (3 intervals).
+    let onlineWindowMs: Int64
+    let clockMs: @Sendable () -> Int64
+    let random: @Sendable () -> Double
+    private let redirects = NIOLockedValueBox((node: UInt64(0), origin: UInt64(0)))
+
+    public init(store: CoordinatorStore, sessions: NodeSessions, endpoints: PublicEndpoints, heartbeatIntervalMs: Int64,
+                clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.store = store; self.sessions = sessions; self.endpoints = endpoints
+        self.onlineWindowMs = 3 * heartbeatIntervalMs; self.clockMs = clockMs; self.random = random
+    }
+
+    public var handler: HTTPHandler {
+        { request in self.handle(request) }
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        guard request.method == .GET || request.method == .HEAD else {
+            return .text(.methodNotAllowed, "only GET and HEAD are served here\n", headers: ["Allow": "GET, HEAD"])
+        }
+        let parts = request.pathComponents
+        switch parts.first {
+        case "watch" where parts.count == 2: return watch(stream: parts[1], format: request.query["format"])
+        case "healthz" where parts.count == 1: return healthz()
+        case "metrics" where parts.count == 1: return metrics()
+        default: return .text(.notFound, "not found: try /watch/<stream>, /healthz or /metrics\n")
+        }
+    }
+
+    // MARK: - /watch
+
+    func watch(stream name: String, format text: String?) -> HTTPResponse {
+        let format: WatchFormat
+        do {
+            _ = try StreamName.validate(name)
+            format = try WatchFormat.parse(text)
+        } catch {
+            return .text(.badRequest, "\(error)\n")
+        }
+        let stream: StreamRecord
+        do { stream = try store.stream(named: name) } catch CoordinatorStoreError.unknownStream {
+            return .text(.notFound, "no stream named `\(name)`\n")
+        } catch {
+            return .text(.serviceUnavailable, "cannot read the stream list: \(error)\n", headers: ["Retry-After": "5"])
+        }
+        guard stream.live else {
+            return .text(.serviceUnavailable, "stream `\(name)` is offline; try again when it is live\n", headers: ["Retry-After": "10"])
+        }
+        if format != .rtmp, let node = ViewerRouter.choose(candidates(stream: name), random: random()) {
+            redirects.withLockedValue { $0.node += 1 }
+            return .redirect(to: node.baseURL + format.path(stream: name))
+        }
+        // No node can take the viewer (or RTMP, which only the origin is routed for).
+        switch format {
+        case .flv:
+            redirects.withLockedValue { $0.origin += 1 }
+            return .redirect(to: endpoints.originHTTPBase + format.path(stream: name))
+        case .rtmp:
+            redirects.withLockedValue { $0.origin += 1 }
+            return .redirect(to: endpoints.originRTMPBase + format.path(stream: name))
+        case .hls:
+            return .text(.serviceUnavailable, "no node serves HLS for `\(name)` right now; try ?format=flv\n",
+                         headers: ["Retry-After": "10"])
+        }
+    }
+
+    /// Nodes online that relay `stream`, as the router weighs them.
+    func candidates(stream: String) -> [ViewerRouter.Candidate] {
+        let now = clockMs()
+        return sessions.live().compactMap { live -> ViewerRouter.Candidate? in
+            guard now - live.receivedMs <= onlineWindowMs,
+                  let counters = live.heartbeat.streams.first(where: { $0.stream == stream }),
+                  let base = Self.baseURL(live) else { return nil }
+            return ViewerRouter.Candidate(node: live.node, baseURL: base, viewers: counters.viewers,
+                                          uploadCapBps: live.heartbeat.uploadCapBps, uploadBps: live.heartbeat.uploadBps)
+        }
+    }
+
+    /// The node's viewer_url, else its session's address and viewer port (default 8935).
+    static func baseURL(_ live: NodeSessions.Live) -> String? {
+        var url = live.heartbeat.viewerURL
+        if !url.isEmpty {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { return nil }
+            while url.hasSuffix("/") { url.removeLast() }
+            return url
+        }
+        guard let ip = live.remoteIP else { return nil }
+        let port = live.heartbeat.viewerPort == 0 ? 8935 : live.heartbeat.viewerPort
+        return "http://\(ip.contains(":") ? "[\(ip)]" : ip):\(port)"
+    }
+
+    // MARK: - /healthz and /metrics
+
+    func healthz() -> HTTPResponse {
+        do {
+            _ = try store.streams()
+            return .text(.ok, "ok\n")
+        } catch {
+            return .text(.serviceUnavailable, "database unavailable: \(error)\n")
+        }
+    }
+
+    func metrics() -> HTTPResponse {
+        let now = clockMs()
+        let live = sessions.live()
+        let online = Set(live.filter { now - $0.receivedMs <= onlineWindowMs }.map(\.node))
+        let viewers = live.filter { online.contains($0.node) }
+            .reduce(UInt64(0)) { $0 + $1.heartbeat.streams.reduce(UInt64(0)) { $0 + UInt64($1.viewers) } }
+        let liveStreams = (try? store.streams().filter(\.live).count) ?? 0
+        let counts = sessions.recorder.counts
+        let routed = redirects.withLockedValue { $0 }
+        var text = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for s in samples { text += "\(name)\(s.labels) \(s.value)\n" }
+        }
+        metric("streamr_nodes_online", "gauge", "Nodes connected with a heartbeat within 3 intervals.", [("", "\(online.count)")])
+        metric("streamr_heartbeats_per_second", "gauge", "Heartbeats accepted per second over the last 10 s.",
+               [("", String(format: "%.1f", sessions.heartbeatsPerSecond()))])
+        metric("streamr_heartbeats_total", "counter", "Heartbeats accepted (committed) since start.", [("", "\(counts.accepted)")])
+        metric("streamr_heartbeat_commits_total", "counter", "Group commits of heartbeats since start.", [("", "\(counts.commits)")])
+        metric("streamr_sessions", "gauge", "Node sessions open now.", [("", "\(sessions.openCount)")])
+        metric("streamr_node_connections", "gauge", "Node connections on the RPC port now.", [("", "\(sessions.connectionCount)")])
+        metric("streamr_live_streams", "gauge", "Streams being published now.", [("", "\(liveStreams)")])
+        metric("streamr_viewers", "gauge", "Viewers at online nodes, from their latest heartbeats.", [("", "\(viewers)")])
+        metric("streamr_watch_redirects_total", "counter", "Viewers sent on by /watch.",
+               [("{target=\"node\"}", "\(routed.node)"), ("{target=\"origin\"}", "\(routed.origin)")])
+        return .text(.ok, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+}
