@@ -35,15 +35,16 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                                     settings: ["listen_rpc", "listen_http", "control_socket", "database",
                                                "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
                                                "public_origin_http_port",
-                                               "heartbeat_interval"])
+                                               "heartbeat_interval", "heartbeat_retention"])
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
             let store = try openStore(daemon)
             let endpoints = try endpoints(daemon)
             let heartbeatSeconds = try daemon.config.int("heartbeat_interval", default: 5, range: 1...3600)
+            let retention = try daemon.config.duration("heartbeat_retention", default: .seconds(7 * 86_400)).components.seconds
             let sessions = try NodeSessions(store: store, recorder: HeartbeatRecorder(
-                store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000))
+                store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, retentionMs: retention * 1000))
             let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
                                       heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000), sessions: sessions, logger: daemon.logger)
             let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() },

@@ -132,6 +132,17 @@ extension CoordinatorStore {
         }
     }
 
+    /// Deletes up to `limit` raw heartbeats received before `beforeMs` (and their per-stream
+    /// counters). Returns how many heartbeats went.
+    @discardableResult
+    public func pruneHeartbeats(beforeMs: Int64, limit: Int = 10_000) throws -> Int {
+        try db.transaction { db in
+            let old = "SELECT node_id, seq FROM heartbeats WHERE received_ms < ? ORDER BY received_ms LIMIT ?"
+            try db.run("DELETE FROM heartbeat_streams WHERE (node_id, seq) IN (\(old))", beforeMs, Int64(limit))
+            return try db.run("DELETE FROM heartbeats WHERE (node_id, seq) IN (\(old))", beforeMs, Int64(limit))
+        }
+    }
+
     /// Uptime intervals that overlap [fromMs, toMs].
     public func uptimeIntervals(fromMs: Int64, toMs: Int64) throws -> [UptimeInterval] {
         try db.query("SELECT * FROM uptime_intervals WHERE end_ms >= ? AND start_ms <= ?", fromMs, toMs).map { row in

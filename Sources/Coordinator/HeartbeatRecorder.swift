@@ -1,5 +1,6 @@
 import CoordinatorCore
 import NIOConcurrencyHelpers
+import NIOPosix
 import StreamrRPC
 import StreamrWire
 
@@ -22,6 +23,11 @@ import StreamrWire
 public final class HeartbeatRecorder: Sendable {
     let store: CoordinatorStore
     let maxBatch: Int
+    /// Raw heartbeats older than this are pruned (about once a minute, by the flusher).
+    let retentionMs: Int64
+    private let lastPruneMs = NIOLockedValueBox(CoordinatorStore.nowMs())
+    /// The one thread that writes batches.
+    private let writer: NIOThreadPool
     private let state = NIOLockedValueBox(State())
     /// Used by the one running flusher only.
     private let uptime: NIOLockedValueBox<UptimeTracker>
@@ -39,8 +45,11 @@ public final class HeartbeatRecorder: Sendable {
         var commits: UInt64 = 0
     }
 
-    public init(store: CoordinatorStore, heartbeatIntervalMs: Int64 = 5000, maxBatch: Int = 500) throws {
-        self.store = store; self.maxBatch = max(1, maxBatch)
+    public init(store: CoordinatorStore, heartbeatIntervalMs: Int64 = 5000, maxBatch: Int = 500,
+                retentionMs: Int64 = 7 * 86_400_000) throws {
+        self.store = store; self.maxBatch = max(1, maxBatch); self.retentionMs = retentionMs
+        writer = NIOThreadPool(numberOfThreads: 1)
+        writer.start()
         var tracker = UptimeTracker(heartbeatIntervalMs: heartbeatIntervalMs)
         for interval in try store.openUptimeIntervals() { tracker.resume(interval) }
         uptime = NIOLockedValueBox(tracker)
@@ -55,6 +64,8 @@ public final class HeartbeatRecorder: Sendable {
             for interval in open { tracker.resume(interval) }
         }
     }
+
+    deinit { writer.shutdownGracefully { _ in } }
 
     /// Heartbeats accepted and batch transactions committed since start.
     public var counts: (accepted: UInt64, commits: UInt64) {
@@ -104,8 +115,21 @@ public final class HeartbeatRecorder: Sendable {
             state.flushing = true
             return true
         }
-        // SQLite calls block; one flusher at a time keeps that to one thread of the pool.
-        if startFlusher { Task.detached { self.drain() } }
+        // SQLite calls block: the flusher runs on a thread of its own, never on the
+        // cooperative pool that serves the connections (two threads on a 2-core host).
+        if startFlusher { writer.submit { _ in self.drain() } }
+    }
+
+    /// Prunes old raw heartbeats at most once a minute, between batches (same thread as the
+    /// writes, so it never contends with them). A failure only delays the next attempt.
+    private func pruneIfDue() {
+        let now = CoordinatorStore.nowMs()
+        let due = lastPruneMs.withLockedValue { last -> Bool in
+            guard now - last >= 60_000 else { return false }
+            last = now
+            return true
+        }
+        if due { _ = try? store.pruneHeartbeats(beforeMs: now - retentionMs) }
     }
 
     private func drain() {
@@ -116,7 +140,7 @@ public final class HeartbeatRecorder: Sendable {
                 defer { state.pending.removeFirst(n) }
                 return Array(state.pending.prefix(n))
             }
-            if batch.isEmpty { return }
+            if batch.isEmpty { pruneIfDue(); return }
             let events = batch.compactMap(\.event)
             let changes = uptime.withLockedValue { tracker -> [UptimeTracker.Change] in
                 var changes: [UptimeTracker.Change] = []

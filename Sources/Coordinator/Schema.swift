@@ -92,5 +92,10 @@ enum CoordinatorSchema {
             ) STRICT, WITHOUT ROWID;
             CREATE INDEX uptime_open ON uptime_intervals(closed) WHERE closed = 0;
             """),
+        // Raw heartbeats are kept for `heartbeat_retention` (uptime intervals and sessions,
+        // which earnings use, are kept); pruning finds old ones by time.
+        Migration(version: 4, sql: """
+            CREATE INDEX heartbeats_by_time ON heartbeats(received_ms);
+            """),
     ]
 }

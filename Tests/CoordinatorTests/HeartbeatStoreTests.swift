@@ -52,6 +52,18 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
         XCTAssertEqual(try store.lastHeartbeatSeq(node: node), 5)
     }
 
+    func testPruningDropsOnlyOldRawHeartbeatsAndKeepsTheLastSeq() throws {
+        let session = try store.startSession(node: node, atMs: 1000)
+        try store.commit((1...5).map { .heartbeat(entry(UInt64($0), session: session, at: Int64($0) * 1000)) })
+        XCTAssertEqual(try store.pruneHeartbeats(beforeMs: 3500, limit: 2), 2, "the limit bounds one pass")
+        XCTAssertEqual(try store.heartbeatSeqs(node: node), [3, 4, 5])
+        XCTAssertEqual(try store.pruneHeartbeats(beforeMs: 3500), 1)
+        XCTAssertEqual(try store.heartbeatSeqs(node: node), [4, 5])
+        // Replay protection lives in nodes.last_seq, not in the pruned rows; sessions stay.
+        XCTAssertEqual(try store.lastHeartbeatSeq(node: node), 5)
+        XCTAssertEqual(try store.sessions(node: node).first?.heartbeats, 5)
+    }
+
     func testOpenSessionsEndAtTheirLastHeartbeatOnRestart() throws {
         let session = try store.startSession(node: node, atMs: 1000)
         _ = try store.startSession(node: node, atMs: 2000) // a session that never heartbeats

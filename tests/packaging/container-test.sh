@@ -225,6 +225,11 @@ unix_listening() { # PATH: a listening Unix socket bound there
 tcp_connect() { # PORT: open and close a connection (triggers socket activation)
     ct bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && exec 3>&-"
 }
+http_healthz() { # PORT: GET /healthz over bash's /dev/tcp (no curl in a minimal Debian)
+    local answer
+    answer=$(ct timeout 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3; cat <&3")
+    [[ "$answer" == "HTTP/1.0 200 OK"* && "$answer" == *$'\r\n\r\nok' ]] || { echo "answer: $answer"; return 1; }
+}
 file_mode() { ct stat -c '%a %U:%G' "$1"; }
 expect_mode() { local m; m=$(file_mode "$1"); [ "$m" = "$2" ] || { echo "$1: '$m', expected '$2'"; return 1; }; }
 no_path() { ! ct test -e "$1" || { echo "$1 still exists"; return 1; }; }
@@ -378,13 +383,11 @@ scenario_host() {
     check "host: first connection to tcp 7443 starts streamr-coordinator" wait_for 20 is_active streamr-coordinator.service
     check "host: coordinator logged STREAMR_EVENT=daemon_started to the journal" \
         wait_for 10 journal_has_start streamr-coordinator.service streamr-coordinator
-    check "host: coordinator serves the sockets systemd passed (rpc, control)" uses_inherited streamr-coordinator.service rpc control
+    check "host: coordinator serves the sockets systemd passed (rpc, http, control)" uses_inherited streamr-coordinator.service rpc http control
     ct systemctl stop streamr-coordinator.service >/dev/null 2>&1
     wait_for 20 is_inactive streamr-coordinator.service || true
-    # http (8000) is not claimed by the coordinator yet; the connection stays queued, which
-    # keeps the service active from here on.
-    tcp_connect 8000 >/dev/null 2>&1
-    check "host: first connection to tcp 8000 starts streamr-coordinator" wait_for 20 is_active streamr-coordinator.service
+    check "host: GET /healthz on tcp 8000 starts the coordinator and answers 200 ok" http_healthz 8000
+    check "host: streamr-coordinator active after the HTTP request" is_active streamr-coordinator.service
 
     tcp_connect 7444 >/dev/null 2>&1
     check "host: first connection to tcp 7444 starts streamr-ingest" wait_for 20 is_active streamr-ingest.service
