@@ -129,4 +129,6 @@ if ProcessInfo.processInfo.environment["STREAMR_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "streamr-fuzz-frames", dependencies: [
         "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
     ], path: "fuzz", sources: ["FrameDecoderFuzzer.swift"]))
+    package.targets.append(.executableTarget(name: "streamr-fuzz-rtmp", dependencies: ["RTMP"],
+                                             path: "fuzz", sources: ["RTMPFuzzer.swift"]))
 }
