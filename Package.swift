@@ -76,6 +76,9 @@ let package = Package(
 
         // Pure logic (no NIO, no C): names, secrets, amounts, periods, invites, join lines.
         .target(name: "CoordinatorCore"),
+        // RTMP handshake, chunk stream, AMF0, commands and the server session; the ingest is a
+        // thin NIO layer around it. HMAC-SHA256 for the digest handshake is injected.
+        .target(name: "RTMP"),
 
         // One module per daemon, and the CLI.
         .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
@@ -122,6 +125,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // StreamrTLS only for HMAC-SHA256 (OpenSSL) in the handshake tests; RTMP itself stays pure.
+        .testTarget(name: "RTMPTests", dependencies: ["RTMP", "StreamrTLS"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
@@ -136,4 +141,6 @@ if ProcessInfo.processInfo.environment["STREAMR_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "streamr-fuzz-frames", dependencies: [
         "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
     ], path: "fuzz", sources: ["FrameDecoderFuzzer.swift"]))
+    package.targets.append(.executableTarget(name: "streamr-fuzz-rtmp", dependencies: ["RTMP"],
+                                             path: "fuzz", sources: ["RTMPFuzzer.swift"]))
 }

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of the parsers that
 # read the network. FUZZ_SECONDS (default 60) per harness; corpus in .build-fuzz/corpus.
+# Usage: fuzz/run.sh [frames|rtmp|all]   (default all)
 set -euo pipefail
+WHICH=${1:-all}
+case "$WHICH" in frames|rtmp|all) ;; *) echo "usage: $0 [frames|rtmp|all]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 SECONDS_PER=${FUZZ_SECONDS:-60}
 export STREAMR_FUZZ=1
 mkdir -p .build-fuzz
-if ! swift build -c debug --scratch-path .build-fuzz --product streamr-fuzz-frames \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address \
-    > .build-fuzz/build.log 2>&1; then
-    grep -v "Cannot export local symbol" .build-fuzz/build.log | tail -30
-    echo "fuzz: build failed" >&2
-    exit 1
-fi
+build() {
+    if ! swift build -c debug --scratch-path .build-fuzz --product "$1" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address \
+        > .build-fuzz/build.log 2>&1; then
+        grep -v "Cannot export local symbol" .build-fuzz/build.log | tail -30
+        echo "fuzz: build of $1 failed" >&2
+        exit 1
+    fi
+}
 BIN=$(swift build -c debug --scratch-path .build-fuzz --show-bin-path)
+
+if [ "$WHICH" = frames ] || [ "$WHICH" = all ]; then
+build streamr-fuzz-frames
 CORPUS=.build-fuzz/corpus/frames
 mkdir -p "$CORPUS"
 # Seed with real frames: every kind of envelope, framed, from protoc's own encoder.
@@ -38,3 +46,38 @@ reply_to: 2 enroll_response { node_id: "n1" settings { heartbeat_interval_ms: 50
 SEEDS
 echo "fuzzing the frame decoder for ${SECONDS_PER}s"
 "$BIN/streamr-fuzz-frames" -max_total_time="$SECONDS_PER" -max_len=4096 -rss_limit_mb=2048 "$CORPUS" 2>&1 | tail -5
+fi
+
+if [ "$WHICH" = rtmp ] || [ "$WHICH" = all ]; then
+build streamr-fuzz-rtmp
+CORPUS=.build-fuzz/corpus/rtmp
+mkdir -p "$CORPUS"
+# Seeds: a connect command in one type 0 chunk; a 200-byte video message at chunk size 128
+# (type 3 continuation); Set Chunk Size then an extended-timestamp message.
+python3 - "$CORPUS" <<'PY'
+import struct, sys
+d = sys.argv[1]
+def s(x): b = x.encode(); return b"\x02" + struct.pack(">H", len(b)) + b
+def n(x): return b"\x00" + struct.pack(">d", x)
+def chunk0(cs, ts, typ, sid, payload, size=128):
+    ext = ts >= 0xFFFFFF
+    h = bytes([cs]) + struct.pack(">I", 0xFFFFFF if ext else ts)[1:] + struct.pack(">I", len(payload))[1:] + bytes([typ]) + struct.pack("<I", sid)
+    e = struct.pack(">I", ts) if ext else b""
+    out = h + e + payload[:size]
+    for i in range(size, len(payload), size):
+        out += bytes([0xC0 | cs]) + e + payload[i:i + size]
+    return out
+obj = b"\x03" + b"\x00\x03app" + s("live") + b"\x00\x05tcUrl" + s("rtmp://h/live") + b"\x00\x00\x09"
+seeds = [
+    chunk0(3, 0, 20, 0, s("connect") + n(1) + obj),
+    chunk0(3, 0, 20, 0, s("connect") + n(1) + obj) + chunk0(3, 0, 20, 1, s("publish") + n(5) + b"\x05" + s("key") + s("live"))
+        + chunk0(4, 0, 18, 1, s("@setDataFrame") + s("onMetaData") + b"\x08\x00\x00\x00\x00\x00\x05width" + n(1280) + b"\x00\x00\x09"),
+    chunk0(7, 40, 9, 1, bytes(range(200))),
+    chunk0(2, 0, 1, 0, struct.pack(">I", 4096)) + chunk0(6, 0x1000000, 8, 1, b"\xaf\x01" * 100, 4096),
+]
+for i, seed in enumerate(seeds):
+    open(f"{d}/seed-{i}", "wb").write(seed)
+PY
+echo "fuzzing the RTMP chunk decoder, AMF0 and session for ${SECONDS_PER}s"
+"$BIN/streamr-fuzz-rtmp" -max_total_time="$SECONDS_PER" -max_len=8192 -rss_limit_mb=2048 "$CORPUS" 2>&1 | tail -5
+fi
