@@ -69,6 +69,8 @@ let package = Package(
 
         // Pure logic (no NIO, no C): names, secrets, amounts, periods, invites, join lines.
         .target(name: "CoordinatorCore"),
+        // Pure logic: FLV tags, parsing, classification, chunking and the chunk hash chain.
+        .target(name: "FLV"),
 
         // One module per daemon, and the CLI.
         .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
@@ -110,6 +112,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"]),
+        // StreamrTLS only for SHA-256 (OpenSSL), injected into the chunker and verifier.
+        .testTarget(name: "FLVTests", dependencies: ["FLV", "StreamrTLS"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
