@@ -128,4 +128,6 @@ if ProcessInfo.processInfo.environment["STREAMR_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "streamr-fuzz-frames", dependencies: [
         "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
     ], path: "fuzz", sources: ["FrameDecoderFuzzer.swift"]))
+    package.targets.append(.executableTarget(name: "streamr-fuzz-flv", dependencies: ["FLV"],
+                                             path: "fuzz", sources: ["FLVFuzzer.swift"]))
 }

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of the parsers that
-# read the network. FUZZ_SECONDS (default 60) per harness; corpus in .build-fuzz/corpus.
+# read the network: protobuf framing and FLV. FUZZ_SECONDS (default 60) per harness; corpus in .build-fuzz/corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${FUZZ_SECONDS:-60}
 export STREAMR_FUZZ=1
 mkdir -p .build-fuzz
-if ! swift build -c debug --scratch-path .build-fuzz --product streamr-fuzz-frames \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address \
-    > .build-fuzz/build.log 2>&1; then
-    grep -v "Cannot export local symbol" .build-fuzz/build.log | tail -30
-    echo "fuzz: build failed" >&2
-    exit 1
-fi
+for product in streamr-fuzz-frames streamr-fuzz-flv; do
+    if ! swift build -c debug --scratch-path .build-fuzz --product "$product" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address \
+        > .build-fuzz/build.log 2>&1; then
+        grep -v "Cannot export local symbol" .build-fuzz/build.log | tail -30
+        echo "fuzz: build of $product failed" >&2
+        exit 1
+    fi
+done
 BIN=$(swift build -c debug --scratch-path .build-fuzz --show-bin-path)
 CORPUS=.build-fuzz/corpus/frames
 mkdir -p "$CORPUS"
@@ -38,3 +40,34 @@ reply_to: 2 enroll_response { node_id: "n1" settings { heartbeat_interval_ms: 50
 SEEDS
 echo "fuzzing the frame decoder for ${SECONDS_PER}s"
 "$BIN/streamr-fuzz-frames" -max_total_time="$SECONDS_PER" -max_len=4096 -rss_limit_mb=2048 "$CORPUS" 2>&1 | tail -5
+
+CORPUS=.build-fuzz/corpus/flv
+mkdir -p "$CORPUS"
+# Seed with hand-made tags of every kind the classifier knows, and a real file when ffmpeg
+# can make one.
+python3 - "$CORPUS" <<'PY'
+import struct, sys
+def tag(t, ts, data):
+    h = bytes([t]) + len(data).to_bytes(3, "big") + (ts & 0xffffff).to_bytes(3, "big") + bytes([ts >> 24]) + b"\0\0\0"
+    return h + data + struct.pack(">I", 11 + len(data))
+avc = bytes.fromhex("0164000dffe100196764000dacd94141fb0110000003001000000303c0f142996001000668ebe3cb22c0fdf8f800")
+amf = lambda s: b"\x02" + struct.pack(">H", len(s)) + s
+seeds = {
+    "avc": b"FLV\x01\x05\0\0\0\x09\0\0\0\0" + tag(18, 0, amf(b"onMetaData") + b"\x08\0\0\0\0\0\0\x09")
+           + tag(9, 0, b"\x17\0\0\0\0" + avc) + tag(8, 0, b"\xaf\x00\x12\x08\x56\xe5\x00")
+           + tag(9, 0, b"\x17\x01\0\0\0" + b"\0\0\0\x02\x65\x88") + tag(8, 23, b"\xaf\x01\x21\x10")
+           + tag(9, 1 << 24, b"\x27\x01\0\0\0\0\0\0\x01\x41"),
+    "ertmp": tag(9, 0, b"\x90hvc1\x01\x02") + tag(9, 0, b"\x91hvc1\0\0\0\x05") + tag(9, 40, b"\x97\x02abc\x03av01\x09")
+             + tag(9, 80, b"\x96\x10vp09\x00\0\0\x01\x07") + tag(8, 0, b"\x90Opus\x01") + tag(8, 20, b"\x95\x01mp4a\x00\x11\x90"),
+    "script": tag(18, 0, amf(b"@setDataFrame") + amf(b"onMetaData") + b"\x08\0\0\0\0\0\0\x09"),
+    "asc": b"\x17\x80\x2b\x11\x10",
+}
+for name, data in seeds.items():
+    open(f"{sys.argv[1]}/seed-{name}", "wb").write(data)
+PY
+if command -v ffmpeg > /dev/null; then
+    ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc2=size=64x48:rate=10 -f lavfi -i sine \
+        -t 0.5 -c:v libx264 -g 3 -c:a aac -f flv "$CORPUS/seed-ffmpeg" || true
+fi
+echo "fuzzing the FLV parser and codec configuration parsers for ${SECONDS_PER}s"
+"$BIN/streamr-fuzz-flv" -max_total_time="$SECONDS_PER" -max_len=8192 -rss_limit_mb=2048 "$CORPUS" 2>&1 | tail -5
