@@ -69,8 +69,10 @@ public struct AudioSpecificConfig: Sendable, Hashable {
 
     static let sampleRates: [UInt32] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
 
-    /// Sampling rate in Hz.
-    public var sampleRate: UInt32 { explicitSampleRate ?? Self.sampleRates[Int(sampleRateIndex)] }
+    /// Sampling rate in Hz (0 for an index set by hand to a reserved value).
+    public var sampleRate: UInt32 {
+        explicitSampleRate ?? (Int(sampleRateIndex) < Self.sampleRates.count ? Self.sampleRates[Int(sampleRateIndex)] : 0)
+    }
 
     public init<Bytes: Collection>(_ bytes: Bytes) throws(CodecConfigError) where Bytes.Element == UInt8 {
         var r = BitReader(Array(bytes))
