@@ -41,7 +41,7 @@ integration-test:
 
 # A short coverage-guided run per harness (longer: `make fuzz`).
 fuzz-smoke:
-	FUZZ_SECONDS=30 fuzz/run.sh
+	FUZZ_SECONDS=20 fuzz/run.sh
 
 fuzz:
 	FUZZ_SECONDS=600 fuzz/run.sh

@@ -79,6 +79,8 @@ let package = Package(
         // RTMP handshake, chunk stream, AMF0, commands and the server session; the ingest is a
         // thin NIO layer around it. HMAC-SHA256 for the digest handshake is injected.
         .target(name: "RTMP"),
+        // Pure logic: FLV tags, parsing, classification, chunking and the chunk hash chain.
+        .target(name: "FLV"),
 
         // One module per daemon, and the CLI.
         .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
@@ -127,6 +129,8 @@ let package = Package(
         ]),
         // StreamrTLS only for HMAC-SHA256 (OpenSSL) in the handshake tests; RTMP itself stays pure.
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "StreamrTLS"]),
+        // StreamrTLS only for SHA-256 (OpenSSL), injected into the chunker and verifier.
+        .testTarget(name: "FLVTests", dependencies: ["FLV", "StreamrTLS"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
@@ -143,4 +147,6 @@ if ProcessInfo.processInfo.environment["STREAMR_FUZZ"] != nil {
     ], path: "fuzz", sources: ["FrameDecoderFuzzer.swift"]))
     package.targets.append(.executableTarget(name: "streamr-fuzz-rtmp", dependencies: ["RTMP"],
                                              path: "fuzz", sources: ["RTMPFuzzer.swift"]))
+    package.targets.append(.executableTarget(name: "streamr-fuzz-flv", dependencies: ["FLV"],
+                                             path: "fuzz", sources: ["FLVFuzzer.swift"]))
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of the parsers that
-# read the network. FUZZ_SECONDS (default 60) per harness; corpus in .build-fuzz/corpus.
-# Usage: fuzz/run.sh [frames|rtmp|all]   (default all)
+# read the network: protobuf framing, RTMP and FLV. FUZZ_SECONDS (default 60) per harness;
+# corpus in .build-fuzz/corpus.
+# Usage: fuzz/run.sh [frames|rtmp|flv|all]   (default all)
 set -euo pipefail
 WHICH=${1:-all}
-case "$WHICH" in frames|rtmp|all) ;; *) echo "usage: $0 [frames|rtmp|all]" >&2; exit 2 ;; esac
+case "$WHICH" in frames|rtmp|flv|all) ;; *) echo "usage: $0 [frames|rtmp|flv|all]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 SECONDS_PER=${FUZZ_SECONDS:-60}
 export STREAMR_FUZZ=1
@@ -80,4 +81,38 @@ for i, seed in enumerate(seeds):
 PY
 echo "fuzzing the RTMP chunk decoder, AMF0 and session for ${SECONDS_PER}s"
 "$BIN/streamr-fuzz-rtmp" -max_total_time="$SECONDS_PER" -max_len=8192 -rss_limit_mb=2048 "$CORPUS" 2>&1 | tail -5
+fi
+
+if [ "$WHICH" = flv ] || [ "$WHICH" = all ]; then
+build streamr-fuzz-flv
+CORPUS=.build-fuzz/corpus/flv
+mkdir -p "$CORPUS"
+# Seed with hand-made tags of every kind the classifier knows, and a real file when ffmpeg
+# can make one.
+python3 - "$CORPUS" <<'PY'
+import struct, sys
+def tag(t, ts, data):
+    h = bytes([t]) + len(data).to_bytes(3, "big") + (ts & 0xffffff).to_bytes(3, "big") + bytes([ts >> 24]) + b"\0\0\0"
+    return h + data + struct.pack(">I", 11 + len(data))
+avc = bytes.fromhex("0164000dffe100196764000dacd94141fb0110000003001000000303c0f142996001000668ebe3cb22c0fdf8f800")
+amf = lambda s: b"\x02" + struct.pack(">H", len(s)) + s
+seeds = {
+    "avc": b"FLV\x01\x05\0\0\0\x09\0\0\0\0" + tag(18, 0, amf(b"onMetaData") + b"\x08\0\0\0\0\0\0\x09")
+           + tag(9, 0, b"\x17\0\0\0\0" + avc) + tag(8, 0, b"\xaf\x00\x12\x08\x56\xe5\x00")
+           + tag(9, 0, b"\x17\x01\0\0\0" + b"\0\0\0\x02\x65\x88") + tag(8, 23, b"\xaf\x01\x21\x10")
+           + tag(9, 1 << 24, b"\x27\x01\0\0\0\0\0\0\x01\x41"),
+    "ertmp": tag(9, 0, b"\x90hvc1\x01\x02") + tag(9, 0, b"\x91hvc1\0\0\0\x05") + tag(9, 40, b"\x97\x02abc\x03av01\x09")
+             + tag(9, 80, b"\x96\x10vp09\x00\0\0\x01\x07") + tag(8, 0, b"\x90Opus\x01") + tag(8, 20, b"\x95\x01mp4a\x00\x11\x90"),
+    "script": tag(18, 0, amf(b"@setDataFrame") + amf(b"onMetaData") + b"\x08\0\0\0\0\0\0\x09"),
+    "asc": b"\x17\x80\x2b\x11\x10",
+}
+for name, data in seeds.items():
+    open(f"{sys.argv[1]}/seed-{name}", "wb").write(data)
+PY
+if command -v ffmpeg > /dev/null; then
+    ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc2=size=64x48:rate=10 -f lavfi -i sine \
+        -t 0.5 -c:v libx264 -g 3 -c:a aac -f flv "$CORPUS/seed-ffmpeg" || true
+fi
+echo "fuzzing the FLV parser and codec configuration parsers for ${SECONDS_PER}s"
+"$BIN/streamr-fuzz-flv" -max_total_time="$SECONDS_PER" -max_len=8192 -rss_limit_mb=2048 "$CORPUS" 2>&1 | tail -5
 fi
