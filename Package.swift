@@ -82,11 +82,19 @@ let package = Package(
         // Pure logic: FLV tags, parsing, classification, chunking and the chunk hash chain.
         .target(name: "FLV"),
 
+        // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
+        .target(name: "LiveMedia", dependencies: [
+            "FLV", "RTMP", "StreamrWire", "StreamrHTTP", "StreamrRPC",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // One module per daemon, and the CLI.
         .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
-        .target(name: "Ingest", dependencies: daemonDeps),
+        .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "FLV", "RTMP"]),
         .target(name: "Validator", dependencies: daemonDeps),
-        .target(name: "NodeAgent", dependencies: daemonDeps),
+        .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "FLV"]),
         .target(name: "Ctl", dependencies: daemonDeps),
 
         // Thin executables.

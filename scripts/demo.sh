@@ -29,7 +29,8 @@ wait_for_socket() {
 COMMON=(--set "pki_directory=$DEMO/pki" --set "state_directory=$DEMO")
 start coordinator "$DEMO/coordinator.log" "$BIN/streamr-coordinator" "${COMMON[@]}" \
     --set listen_rpc=127.0.0.1:17443 --set listen_http=127.0.0.1:18000 --set control_socket="$DEMO/run/control.sock"
-start ingest "$DEMO/ingest.log" "$BIN/streamr-ingest" "${COMMON[@]}" --set listen_subscribe=127.0.0.1:17444
+start ingest "$DEMO/ingest.log" "$BIN/streamr-ingest" "${COMMON[@]}" --set listen_subscribe=127.0.0.1:17444 \
+    --set listen_rtmp=127.0.0.1:1935 --set listen_http=127.0.0.1:8936 --set coordinator_socket="$DEMO/run/control.sock"
 start validator "$DEMO/validator.log" "$BIN/streamr-validator" "${COMMON[@]}" --set work_socket="$DEMO/run/validator.sock"
 for n in 1 2; do
     start node$n "$DEMO/node$n.log" "$BIN/streamr-node" --set state_directory="$DEMO/node$n" \

@@ -90,4 +90,9 @@ public struct HTTPBodyWriter: Sendable {
     public func write(_ buffer: ByteBuffer) async throws {
         try await outbound.write(.body(.byteBuffer(buffer)))
     }
+
+    /// Several buffers with one flush.
+    public func write(contentsOf buffers: [ByteBuffer]) async throws {
+        try await outbound.write(contentsOf: buffers.map { .body(.byteBuffer($0)) })
+    }
 }

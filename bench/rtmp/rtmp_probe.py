@@ -292,7 +292,11 @@ def self_test(count, rate, size, warmup):
     ply, dst = pair(CHUNK)      # the relay forwards 4096-byte chunks as written by the publisher
     pub.stream = 1
     if os.fork() == 0:
-        try:
+        try:   # the relay holds only its two server-side sockets, so it ends when the clients close
+            for f in (pub.sock, ply.sock, lst):
+                f.close()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
             while True:
                 d = src.recv(65536)
                 if not d:
@@ -300,8 +304,11 @@ def self_test(count, rate, size, warmup):
                 dst.sendall(d)
         finally:
             os._exit(0)
-    src.close(); dst.close()
-    return run(pub, ply, count, rate, size, warmup)
+    src.close(); dst.close(); lst.close()
+    try:
+        return run(pub, ply, count, rate, size, warmup)
+    finally:
+        pub.sock.close(); ply.sock.close()
 
 
 def main():

@@ -152,7 +152,7 @@ lifecycle coordinator streamr-coordinator "tcp:127.0.0.1:$CP unix:$WORK/run-coor
 ############ ingest ############
 pick_port IP
 lifecycle ingest streamr-ingest "tcp:127.0.0.1:$IP" -- \
-    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$IP"
+    --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$IP"
 
 ############ validator ############
 lifecycle validator streamr-validator "unix:$WORK/run-val/validator.sock" -- \

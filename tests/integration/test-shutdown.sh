@@ -92,9 +92,9 @@ scenario coord-idle-control streamr-coordinator "unix:$WORK/c4/control.sock" pla
 
 pick_port I1; pick_port I2
 scenario ingest-idle-before-handshake streamr-ingest "tcp:127.0.0.1:$I1" plain TERM -- \
-    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$I1"
+    --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$I1"
 scenario ingest-idle-tls-session streamr-ingest "tcp:127.0.0.1:$I2" "tls $PKI/ca.pem $WORK/node.pem $WORK/node.key" TERM -- \
-    --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$I2"
+    --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$I2"
 
 scenario validator-idle-work streamr-validator "unix:$WORK/v/validator.sock" plain TERM -- \
     --set "work_socket=$WORK/v/validator.sock"

@@ -170,7 +170,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 
 pick_port SP; pick_port SQ
 activate ingest -l "127.0.0.1:$SP" --fdname=subscribe -- \
-    "$BIN/streamr-ingest" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$SQ"
+    "$BIN/streamr-ingest" --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$SQ"
 INGEST=$PID
 tls_connect ingest-cert "$SP" -cert "$WORK/node.pem" -key "$WORK/node.key"
 check "ingest: the activating connection with a CA-issued client certificate completes TLS 1.3" tls_ok

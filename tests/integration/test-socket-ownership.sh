@@ -89,10 +89,10 @@ second_instance coordinator streamr-coordinator "$WORK/dup-coord/control.sock" \
 
 ############ second instance on the same TCP port ############
 pick_port TP
-start_bg tcp-first env STREAMR_LOG=stderr "$BIN/streamr-ingest" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$TP"
+start_bg tcp-first env STREAMR_LOG=stderr "$BIN/streamr-ingest" --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$TP"
 TFIRST=$PID
 check "ingest: first instance listening on :$TP" wait_until 5 tcp_listening "$TP"
-run_cmd tcp-second env STREAMR_LOG=stderr "$BIN/streamr-ingest" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$TP"
+run_cmd tcp-second env STREAMR_LOG=stderr "$BIN/streamr-ingest" --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$TP"
 expect "ingest: a second instance on the same port fails (exit $RC)" test "$RC" -ne 0 -a "$RC" -ne 124
 expect "ingest: ... naming the address" contains "$ERR" "127.0.0.1:$TP"
 expect "ingest: ... the first instance still holds :$TP" test "$(tcp_listener_pid "$TP")" = "$TFIRST"

@@ -353,7 +353,7 @@ scenario_host() {
         ct_sh 'out=$(cd /lib/systemd/system && systemd-analyze verify --man=no --recursive-errors=no streamr*.socket streamr*.service streamr.target 2>&1); [ -z "$out" ] || { echo "$out"; exit 1; }'
 
     stage "host: sockets"
-    for s in streamr-ingest.socket streamr-ingest-subscribe.socket streamr-coordinator.socket \
+    for s in streamr-ingest.socket streamr-ingest-subscribe.socket streamr-ingest-http.socket streamr-coordinator.socket \
         streamr-coordinator-http.socket streamr-coordinator-control.socket streamr-validator.socket streamr.target; do
         check "host: $s enabled" expect_enabled_state "$s" enabled
         check "host: $s active" is_active "$s"
@@ -362,7 +362,7 @@ scenario_host() {
         check "host: $s.service static (not enabled by the package)" expect_enabled_state "$s.service" static
         check "host: $s.service not started before a connection" is_inactive "$s.service"
     done
-    for port in 1935 7443 7444 8000; do
+    for port in 1935 7443 7444 8000 8936; do
         check "host: tcp $port listening" tcp_listening "$port"
     done
     check "host: /run/streamr/control.sock listening" unix_listening /run/streamr/control.sock
@@ -392,7 +392,7 @@ scenario_host() {
     tcp_connect 7444 >/dev/null 2>&1
     check "host: first connection to tcp 7444 starts streamr-ingest" wait_for 20 is_active streamr-ingest.service
     check "host: ingest logged STREAMR_EVENT=daemon_started" wait_for 10 journal_has_start streamr-ingest.service streamr-ingest
-    check "host: ingest serves the socket systemd passed (subscribe)" uses_inherited streamr-ingest.service subscribe
+    check "host: ingest serves the sockets systemd passed (rtmp, http, subscribe)" uses_inherited streamr-ingest.service rtmp http subscribe
     ct systemctl stop streamr-ingest.service >/dev/null 2>&1
     wait_for 20 is_inactive streamr-ingest.service || true
     tcp_connect 1935 >/dev/null 2>&1
@@ -427,7 +427,7 @@ scenario_host() {
     check "host: streamr-host is at $UPG" ct_sh "[ \"\$(dpkg-query -W -f='\${Version}' streamr-host)\" = '$UPG' ]"
     ca_after=$(ct sha256sum /var/lib/streamr/pki/ca.pem /var/lib/streamr/pki/ca.key 2>/dev/null)
     check "host: upgrade keeps the CA certificate and key" test -n "$ca_before" -a "$ca_before" = "$ca_after"
-    for port in 1935 7443 7444 8000; do check "host: tcp $port listening after upgrade" tcp_listening "$port"; done
+    for port in 1935 7443 7444 8000 8936; do check "host: tcp $port listening after upgrade" tcp_listening "$port"; done
     check "host: control.sock listening after upgrade" unix_listening /run/streamr/control.sock
     check "host: streamrctl status after upgrade (starts the new coordinator)" wait_for 20 ct streamrctl status
     check "host: streamr-coordinator active after upgrade" wait_for 20 is_active streamr-coordinator.service

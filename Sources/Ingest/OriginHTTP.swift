@@ -1,0 +1,38 @@
+import LiveMedia
+import ServiceLifecycle
+import StreamrHTTP
+
+/// The ingest as an origin: HTTP-FLV straight from the publisher (`GET /live/<stream>.flv`), for
+/// viewers no node can take, and `/healthz`.
+struct OriginHTTP: Sendable {
+    let streams: IngestStreams
+
+    var handler: HTTPHandler {
+        { request in
+            guard request.method == .GET || request.method == .HEAD else {
+                return .text(.methodNotAllowed, "only GET and HEAD are served here\n", headers: ["Allow": "GET, HEAD"])
+            }
+            let parts = request.pathComponents
+            if parts == ["healthz"] { return .text(.ok, "ok\n") }
+            guard parts.count == 2, parts[0] == "live", parts[1].hasSuffix(".flv") else {
+                return .text(.notFound, "not found: try /live/<stream>.flv\n")
+            }
+            let name = String(parts[1].dropLast(4))
+            guard let stream = streams.stream(named: name) else {
+                return .text(.notFound, "stream `\(name)` is not live here\n", headers: ["Retry-After": "5"])
+            }
+            return HTTPFLV.response(for: stream)
+        }
+    }
+}
+
+/// Serves the RTMP listener until graceful shutdown.
+struct RTMPService: Service {
+    let server: RTMPServer
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch is CancellationError {
+        }
+    }
+}
