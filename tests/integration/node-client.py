@@ -12,6 +12,8 @@
       environment, keeps the connection open that long afterwards (printing pushed errors
       and "closed by peer"); STREAM, VIEWER_URL, VIEWER_PORT, UPLOAD_CAP_BPS and UPLOAD_BPS
       set the heartbeat's fields
+  node-client.py HOST PORT CA_PEM subscribe CERT KEY STREAM RESUME_AFTER OUT_DIR
+      subscribes at the ingest (7444) and checks each chunk's digest and chain (see subscribe())
   node-client.py HOST PORT CA_PEM raw CERT KEY HEX
       sends raw bytes on the TLS session and prints any error answers, and "closed by peer"
 On an Error answer: prints "error CODE: message" on stderr and exits 1.
@@ -50,6 +52,59 @@ def exchange(host, port, ca, body_field, body, cert=None, key=None):
         sys.stderr.write(error_of(answer) + "\n")
         sys.exit(1)
     return answer
+
+def subscribe(host, port, ca, cert, key, stream, resume_after, out_dir):
+    """Subscribes to a live stream at the ingest and follows it until it ends (or SUBSCRIBE_SECONDS),
+    checking every whole chunk against its ChunkSealed: SHA-256 of the bytes, and the chain
+    (SHA-256 of the previous chain value and the digest). Prints one line per event; writes the
+    last chunk's chain and signature to OUT_DIR/chain.bin and OUT_DIR/signature.der."""
+    import hashlib
+    deadline = time.time() + float(os.environ.get("SUBSCRIBE_SECONDS", "60"))
+    with connect(host, port, ca, cert, key) as tls:
+        answer, buffer = send_request(tls, 1, 16, field(1, stream.encode()) + uint(2, resume_after))
+        if 11 in answer:
+            print(error_of(answer), flush=True)
+            return
+        ack = parse(answer[17][0])
+        print(f"ack first_chunk={ack.get(2, [0])[0]} resumed={ack.get(3, [0])[0]}", flush=True)
+        chunks, first_seq, prev_chain = {}, None, None
+        while time.time() < deadline:
+            tls.settimeout(max(0.1, deadline - time.time()))
+            try:
+                envelope, buffer = read_frame(tls.recv, buffer)
+            except (socket.timeout, TimeoutError):
+                break
+            except (EOFError, ConnectionResetError, ssl.SSLError):
+                print("closed by peer", flush=True)
+                return
+            if 18 in envelope:
+                media = parse(envelope[18][0])
+                kind, seq = media.get(3, [0])[0], media.get(2, [0])[0]
+                tags = media.get(5, [b""])[0]
+                if kind == 1:
+                    print(f"headers {len(tags)}", flush=True)
+                elif kind == 0:
+                    if first_seq is None:
+                        first_seq = seq
+                    chunks[seq] = chunks.get(seq, b"") + tags
+                elif kind == 2:
+                    print("lagged", flush=True)
+                elif kind == 3:
+                    print("end of stream", flush=True)
+                    return
+            elif 19 in envelope:
+                seal = parse(envelope[19][0])
+                seq, size = seal.get(2, [0])[0], seal.get(5, [0])[0]
+                digest, chain, signature = seal.get(6, [b""])[0], seal.get(7, [b""])[0], seal.get(8, [b""])[0]
+                data = chunks.pop(seq, b"")
+                ok = len(data) == size and hashlib.sha256(data).digest() == digest
+                chained = prev_chain is None or hashlib.sha256(prev_chain + digest).digest() == chain
+                print(f"chunk {seq} size={size} digest={'ok' if ok else 'MISMATCH'} chain={'ok' if chained else 'MISMATCH'}", flush=True)
+                prev_chain = chain
+                open(os.path.join(out_dir, "chain.bin"), "wb").write(chain)
+                open(os.path.join(out_dir, "signature.der"), "wb").write(signature)
+            elif 11 in envelope:
+                print("pushed " + error_of(envelope), flush=True)
 
 def hold(tls, buffer, seconds):
     """Keeps the session open for `seconds`, printing what the coordinator pushes
@@ -100,6 +155,8 @@ def main():
                 else:
                     print(f"ack {parse(answer[15][0]).get(1, [0])[0]}", flush=True)
             hold(tls, buffer, float(os.environ.get("HOLD_SECONDS", "0")))
+    elif command == "subscribe":
+        subscribe(host, port, ca, sys.argv[5], sys.argv[6], sys.argv[7], int(sys.argv[8]), sys.argv[9])
     elif command == "raw":
         # Sends the bytes of a hex string over the (m)TLS session and prints what comes back.
         cert, key, payload = sys.argv[5], sys.argv[6], bytes.fromhex(sys.argv[7])
