@@ -18,12 +18,13 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pids):
-    total = 0
+    """→ (user, system) seconds summed over the pids."""
+    user = system = 0
     for pid in pids:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
-    return total / TICK
+        user += int(fields[11]); system += int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return user / TICK, system / TICK
 
 
 def rss_kib(pids):
@@ -86,7 +87,8 @@ def main():
             players += 1
     lost = sum(1 for key in c0 if key not in c1)
     elapsed = t1 - t0
-    cpu = cpu1 - cpu0
+    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    cpu = user + system
     gb = delivered / 1e9
     print(json.dumps({
         "seconds": round(elapsed, 3),
@@ -97,6 +99,8 @@ def main():
         "players_received_mbit_s": round(received * 8 / 1e6 / elapsed, 1),
         "ingress_mbit_s": round(ingress * 8 / 1e6 / elapsed, 2),
         "server_cpu_s": round(cpu, 2),
+        "server_user_s": round(user, 2),
+        "server_system_s": round(system, 2),
         "cpu_s_per_gb": round(cpu / gb, 3) if gb > 0 else None,
         "peak_rss_mib": round(peak / 1024, 1),
     }))

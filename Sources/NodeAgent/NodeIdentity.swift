@@ -1,0 +1,133 @@
+import CoordinatorCore
+import Foundation
+import StreamrTLS
+
+/// What joining gave this node, kept in its state directory: `identity.conf` (who it is and
+/// where its host is) and its credentials — `node.key` (mode 0600), `node.pem` (its client
+/// certificate, node id in the subject) and `ca.pem` (the host CA, pinned at join).
+public struct NodeIdentity: Sendable, Equatable {
+    public var nodeID: String
+    public var displayName: String
+    public var payoutHandle: String
+    public var stream: String
+    public var coordinatorHost: String
+    public var coordinatorPort: Int
+    public var ingestAddress: String
+    public var heartbeatIntervalMs: UInt32
+    public var streams: [String]
+
+    static let fileName = "identity.conf"
+
+    /// `key = value` lines, as every Streamr configuration file.
+    func render() -> String {
+        """
+        # Written by `streamr-node join`; `streamr-node leave` removes it.
+        node_id = \(nodeID)
+        display_name = \(displayName)
+        payout_handle = \(payoutHandle)
+        stream = \(stream)
+        coordinator = \(coordinatorHost.contains(":") ? "[\(coordinatorHost)]" : coordinatorHost):\(coordinatorPort)
+        ingest = \(ingestAddress)
+        heartbeat_interval_ms = \(heartbeatIntervalMs)
+        streams = \(streams.joined(separator: ","))
+
+        """
+    }
+
+    static func parse(_ text: String) throws -> NodeIdentity {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("#"), let eq = trimmed.firstIndex(of: "=") else { continue }
+            fields[trimmed[..<eq].trimmingCharacters(in: .whitespaces)] = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        }
+        func need(_ key: String) throws -> String {
+            guard let value = fields[key], !value.isEmpty else { throw NodeSetupError("\(fileName): `\(key)` is missing; join again") }
+            return value
+        }
+        let coordinator = try need("coordinator")
+        guard let colon = coordinator.lastIndex(of: ":"), let port = Int(coordinator[coordinator.index(after: colon)...]) else {
+            throw NodeSetupError("\(fileName): bad coordinator address `\(coordinator)`")
+        }
+        var host = String(coordinator[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return NodeIdentity(nodeID: try need("node_id"), displayName: fields["display_name"] ?? "",
+                            payoutHandle: fields["payout_handle"] ?? "", stream: fields["stream"] ?? "",
+                            coordinatorHost: host, coordinatorPort: port, ingestAddress: try need("ingest"),
+                            heartbeatIntervalMs: UInt32(fields["heartbeat_interval_ms"] ?? "") ?? 5000,
+                            streams: (fields["streams"] ?? "").split(separator: ",").map(String.init))
+    }
+}
+
+/// The node's files in its state directory.
+public struct NodeFiles: Sendable {
+    public let directory: String
+    public init(directory: String) { self.directory = directory }
+
+    var identityPath: String { directory + "/" + NodeIdentity.fileName }
+    var keyPath: String { directory + "/node.key" }
+    var certificatePath: String { directory + "/node.pem" }
+    var caPath: String { directory + "/ca.pem" }
+
+    public var isJoined: Bool { FileManager.default.fileExists(atPath: identityPath) }
+
+    public struct Loaded: Sendable {
+        public var identity: NodeIdentity
+        public var tls: TLSIdentity
+        public var ca: Certificate
+    }
+
+    /// The identity and credentials, or nil when this node has not joined.
+    public func load() throws -> Loaded? {
+        guard isJoined else { return nil }
+        let read = { (path: String) throws -> String in
+            do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw NodeSetupError("cannot read \(path): \(error.localizedDescription); join again")
+            }
+        }
+        let identity = try NodeIdentity.parse(try read(identityPath))
+        let tls = TLSIdentity(chain: try Certificate.all(pem: try read(certificatePath)), key: try PrivateKey(pem: try read(keyPath)))
+        return Loaded(identity: identity, tls: tls, ca: try Certificate(pem: try read(caPath)))
+    }
+
+    /// Writes everything, the key first and private; `owner` (the service user) gets the files.
+    func save(_ identity: NodeIdentity, key: PrivateKey, certificate: Certificate, ca: Certificate, owner: (uid_t, gid_t)?) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o750])
+        try write(try key.pemString(), to: keyPath, mode: 0o600, owner: owner)
+        try write(certificate.pemString(), to: certificatePath, mode: 0o644, owner: owner)
+        try write(ca.pemString(), to: caPath, mode: 0o644, owner: owner)
+        // Last: its presence is what "joined" means, so a failed join leaves no half state.
+        try write(identity.render(), to: identityPath, mode: 0o640, owner: owner)
+        if let owner { chown(directory, owner.0, owner.1) }
+    }
+
+    /// Removes what join wrote; returns whether anything was there.
+    func remove() -> Bool {
+        var removed = false
+        for path in [identityPath, keyPath, certificatePath, caPath] where FileManager.default.fileExists(atPath: path) {
+            try? FileManager.default.removeItem(atPath: path)
+            removed = true
+        }
+        return removed
+    }
+
+    private func write(_ text: String, to path: String, mode: mode_t, owner: (uid_t, gid_t)?) throws {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard fd >= 0 else { throw NodeSetupError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        guard written == bytes.count else { throw NodeSetupError("cannot write \(temporary)") }
+        chmod(temporary, mode)
+        if let owner { chown(temporary, owner.0, owner.1) }
+        guard rename(temporary, path) == 0 else { throw NodeSetupError("cannot replace \(path): \(String(cString: strerror(errno)))") }
+    }
+}
+
+public struct NodeSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
