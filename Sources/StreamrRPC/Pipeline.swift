@@ -62,7 +62,14 @@ final class HandshakeObserver: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
+    /// Also reached when a connect fails before the channel was ever active: the waiter must
+    /// hear about it (an unfulfilled promise is a crash in NIO's debug builds).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        promise?.fail(TLSError(.handshakeFailed, "the connection closed before the TLS handshake completed"))
+        promise = nil
+    }
+
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let done = event as? TLSHandshakeCompleted {

@@ -69,12 +69,17 @@ public final class RPCConnection: Sendable {
     public func request(_ body: Envelope.Body, timeout: Duration = .seconds(30)) async throws -> Envelope.Body {
         // The waiter is registered before the request is written, so no answer can outrun it.
         let promise = eventLoop.makePromise(of: Envelope.self)
-        let id: UInt64 = try state.withLockedValue { state in
-            guard !state.closed else { throw RPCError.connectionClosed }
+        let id: UInt64? = state.withLockedValue { state in
+            guard !state.closed else { return nil }
             let id = state.nextID
             state.nextID += 1
             state.pending[id] = promise
             return id
+        }
+        guard let id else {
+            // Every promise must be completed (NIO traps on a leaked one in debug builds).
+            promise.fail(RPCError.connectionClosed)
+            throw RPCError.connectionClosed
         }
         let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
                                                             + timeout.components.attoseconds / 1_000_000_000)) {

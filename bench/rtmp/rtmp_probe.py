@@ -160,13 +160,14 @@ class Conn:
                 self.window = struct.unpack(">I", payload[:4])[0]
             return mtype, st[3], st[0], payload, self.last_recv_ns
 
-    def expect(self, want):
-        """Reads until a command whose name is in `want`; returns its decoded values."""
+    def expect(self, want, txn=None):
+        """Reads until a command whose name is in `want` (and, if given, whose transaction id is
+        `txn`: servers may answer releaseStream/FCPublish with a _result too); returns its values."""
         while True:
             mtype, _, _, payload, _ = self.recv_message()
             if mtype == 20:
                 vals = amf_decode(payload)
-                if vals and vals[0] in want:
+                if vals and vals[0] in want and (txn is None or (len(vals) > 1 and vals[1] == txn)):
                     return vals
                 if vals and vals[0] == "onStatus" and "error" in str(vals[-1]).lower():
                     raise RuntimeError(f"{self.name}: {vals[-1]}")
@@ -177,12 +178,12 @@ class Conn:
         self.send(2, 1, struct.pack(">I", CHUNK))
         self.command("connect", 1, {"app": self.app, "type": "nonprivate", "flashVer": "FMLE/3.0",
                                     "tcUrl": self.tc_url})
-        self.expect({"_result"})
+        self.expect({"_result"}, 1)
         if not play:
             self.command("releaseStream", 2, None, self.name)
             self.command("FCPublish", 3, None, self.name)
         self.command("createStream", 4, None)
-        r = self.expect({"_result"})
+        r = self.expect({"_result"}, 4)
         self.stream = int(r[3])
         if play:
             self.command("play", 0, None, self.name, -1000, stream=self.stream, csid=8)

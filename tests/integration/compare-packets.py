@@ -2,13 +2,15 @@
 """Checks that a played copy of a stream carries the source's packets, unchanged, using
 ffprobe (nobody here wrote it) on both files.
 
-  compare-packets.py SOURCE PLAYED [--min-seconds S] [--to-end]
+  compare-packets.py SOURCE PLAYED [--min-seconds S] [--to-end] [--cut]
 
 For each of video and audio: the played packets' SHA-256 (ffprobe -show_data_hash) must be a
 contiguous run of the source's, with the same spacing of timestamps (one constant offset:
 a player joins mid-stream, and a remuxing player may rebase time). Video must start on a
 keyframe. --to-end: the run reaches the source's last packet (the player got everything to
-the end of stream). Prints what matched; exits 1 on a mismatch."""
+the end of stream). --cut: the copy was cut off mid-stream (the player was stopped), so its
+last packet of each kind may be incomplete and is not compared. Prints what matched; exits
+1 on a mismatch."""
 import json, subprocess, sys
 
 def packets(path):
@@ -26,6 +28,8 @@ def main():
     source, played = packets(args[0]), packets(args[1])
     min_seconds = float(args[args.index("--min-seconds") + 1]) if "--min-seconds" in args else 1.0
     to_end = "--to-end" in args
+    if "--cut" in args:
+        played = {kind: list_[:-1] for kind, list_ in played.items()}
     failed = False
     for kind in ("video", "audio"):
         src, out = source[kind], played[kind]

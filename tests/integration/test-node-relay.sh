@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Node agents end to end: two friends join with the invite line (streamr-node join), run the
+# agent, relay a stream that ffmpeg publishes to the ingest, and serve it: HTTP-FLV and RTMP
+# play decoded by ffmpeg with the source's packets, identical verified chunks on both nodes,
+# /watch routing to them, status on the friend's machine, the upload cap (503 + routing),
+# a coordinator restart (nodes keep serving, then reconnect) and an ingest restart (nodes
+# subscribe again, viewers resume), and join's refusals.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+command -v ffmpeg >/dev/null || fail "ffmpeg not installed (make deps)"
+COMPARE=(python3 "$IT_DIR/compare-packets.py")
+PKI="$WORK/pki"
+init_pki "$PKI"
+pick_port CP; pick_port CH; pick_port RP; pick_port HP; pick_port SP
+pick_port N1H; pick_port N1R; pick_port N2H; pick_port N2R
+SOCK="$WORK/run/control.sock"
+start_coordinator() {
+    start_bg "coordinator-$1" env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set "listen_http=127.0.0.1:$CH" --set "pki_directory=$PKI" \
+        --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$CP" --set "control_socket=$SOCK" --set public_host=127.0.0.1 \
+        --set "public_subscribe_port=$SP" --set "public_origin_http_port=$HP" --set heartbeat_interval=1
+    COORD=$PID
+    check "coordinator ($1) listening" wait_until 5 unix_listening "$SOCK"
+}
+start_ingest() {
+    start_bg "ingest-$1" env STREAMR_LOG=stderr "$BIN/streamr-ingest" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
+        --set "listen_rtmp=127.0.0.1:$RP" --set "listen_http=127.0.0.1:$HP" --set "listen_subscribe=127.0.0.1:$SP" --set "coordinator_socket=$SOCK"
+    INGEST=$PID
+    check "ingest ($1) listening" wait_until 5 tcp_listening "$RP"
+}
+start_node() {  # start_node N HTTP_PORT RTMP_PORT [--set ...]
+    local n=$1 http=$2 rtmp=$3; shift 3
+    start_bg "node$n" env STREAMR_LOG=stderr "$BIN/streamr-node" --set "state_directory=$WORK/node$n" \
+        --set "control_socket=$WORK/node$n/control.sock" --set "listen_http=127.0.0.1:$http" --set "listen_rtmp=127.0.0.1:$rtmp" "$@"
+}
+ctl() { local name=$1; shift; run_cmd "$name" "$BIN/streamrctl" "$@" --socket "$SOCK"; }
+state_of() { "$BIN/streamrctl" stream show "$1" --json --socket "$SOCK" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])'; }
+online_nodes() { "$BIN/streamrctl" nodes --json --socket "$SOCK" | python3 -c 'import json, sys; print(sum(n["online"] == "yes" for n in json.load(sys.stdin)))'; }
+
+start_coordinator first
+start_ingest first
+ctl create stream create main --json
+KEY=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["key"])' "$OUT")
+ctl invite invite create main --uses 2
+LINE=$OUT
+
+############ join ############
+run_cmd join-nopayout "$BIN/streamr-node" join "$LINE" --state-directory "$WORK/node1"
+check "join without a payout handle: usage error (64) saying what to add" bash -c '[[ $1 == 64 && $2 == *"--payout venmo:@handle"* ]]' _ "$RC" "$ERR"
+run_cmd join1 "$BIN/streamr-node" join "$LINE" --name "Friend One" --payout venmo:@friend-one --state-directory "$WORK/node1"
+expect_rc 0 "friend one joins with the invite line"
+check "... and is told the next step" contains "$OUT" "systemctl enable --now streamr-node"
+check "the node key is private (0600)" test "$(stat -c %a "$WORK/node1/node.key")" = 600
+run_cmd join2 "$BIN/streamr-node" join "${LINE#streamr-node join }" --name "Friend Two" --payout paypal:two@example.com --state-directory "$WORK/node2"
+expect_rc 0 "friend two joins with the bare URL"
+run_cmd join3 "$BIN/streamr-node" join "$LINE" --payout venmo:@friend-three --state-directory "$WORK/node3"
+check "a third join with the 2-use invite is refused, saying why (exit 1)" bash -c '[[ $1 == 1 && $2 == *"used up"* ]]' _ "$RC" "$ERR"
+run_cmd join-again "$BIN/streamr-node" join "$LINE" --payout venmo:@friend-one --state-directory "$WORK/node1"
+check "joining twice is refused" bash -c '[[ $1 == 1 && $2 == *"already joined"* ]]' _ "$RC" "$ERR"
+pick_port DEAD
+run_cmd join-unreachable "$BIN/streamr-node" join "streamr://127.0.0.1:$DEAD/main?token=AAAA&ca=sha256:$(printf '0%.0s' {1..64})" \
+    --payout venmo:@friend-four --state-directory "$WORK/node4"
+check "an unreachable host: exit 2 with a clear error" bash -c '[[ $1 == 2 && $2 == *"cannot reach the host"* ]]' _ "$RC" "$ERR"
+
+start_node 1 "$N1H" "$N1R"
+NODE1=$PID
+# Node two has an upload cap of 1 Mbit/s: one viewer fills it.
+start_node 2 "$N2H" "$N2R" --set upload_cap=1M
+NODE2=$PID
+check "both nodes connect to the coordinator" wait_until 10 grep -q "event=connected" "$WORK/node2.log"
+
+############ publish; the nodes relay ############
+ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+    -t 16 -c:v libx264 -preset ultrafast -b:v 3M -g 60 -pix_fmt yuv420p -c:a aac -b:a 128k -f flv "$WORK/source.flv"
+start_bg publisher ffmpeg -hide_banner -loglevel warning -nostdin -re -i "$WORK/source.flv" -c copy -f flv "rtmp://127.0.0.1:$RP/live/$KEY"
+PUBLISHER=$PID
+check "node 1 relays the stream" wait_until 10 grep -q "event=stream_started" "$WORK/node1.log"
+check "node 2 relays the stream" wait_until 10 grep -q "event=stream_started" "$WORK/node2.log"
+# Verified chunks: the same bytes at both nodes, with the ingest's digest.
+check "chunk 1 is sealed and verified at both nodes" wait_until 10 eval 'curl -sf -o /dev/null "http://127.0.0.1:$N1H/chunks/main/1" && curl -sf -o /dev/null "http://127.0.0.1:$N2H/chunks/main/1"'
+CHUNK=$(curl -s "http://127.0.0.1:$N1H/chunks/main/1" -D "$WORK/chunk1.headers" -o "$WORK/chunk1.bin" -w '%{http_code}')
+check "GET /chunks/main/1 at node 1 is 200 (verified chunks are kept)" test "$CHUNK" = 200
+curl -s "http://127.0.0.1:$N2H/chunks/main/1" -o "$WORK/chunk2.bin" || true
+check "the chunk's bytes hash to the digest the ingest sealed" bash -c \
+    '[[ "$(sha256sum < "$1" | cut -d" " -f1)" == "$(grep -i "^x-streamr-chunk-sha256:" "$2" | tr -d "\r" | cut -d" " -f2)" ]]' _ "$WORK/chunk1.bin" "$WORK/chunk1.headers"
+check "both nodes serve byte-identical chunk 1" cmp -s "$WORK/chunk1.bin" "$WORK/chunk2.bin"
+
+start_bg view1 timeout 40 curl -sS -o "$WORK/view1.flv" "http://127.0.0.1:$N1H/live/main.flv"
+VIEW1=$PID
+start_bg view2 timeout 40 curl -sS -o "$WORK/view2.flv" "http://127.0.0.1:$N2H/live/main.flv"
+VIEW2=$PID
+start_bg rtmp1 timeout 40 ffmpeg -hide_banner -loglevel warning -nostdin -i "rtmp://127.0.0.1:$N1R/live/main" -c copy -f flv "$WORK/rtmp1.flv"
+RTMP1=$PID
+check "both nodes are online at the coordinator" wait_until 10 eval '[[ $(online_nodes) == 2 ]]'
+node1_status_ok() {
+    "$BIN/streamrctl" status --socket "$WORK/node1/control.sock" --json >"$WORK/status1.json" &&
+    python3 -c '
+import json, sys; s = json.load(open(sys.argv[1]))["items"]
+assert s["coordinator"].startswith("connected") and s["streams_relayed"] == "main", s
+assert int(s["viewers"]) >= 2 and int(s["bytes_served"]) > 0 and s["display_name"] == "Friend One", s' "$WORK/status1.json"
+}
+check "streamrctl status on friend one's machine: connected, relaying main, with viewers and bytes served" wait_until 10 node1_status_ok
+check "node 2 at its upload cap answers the next viewer 503 with Retry-After" wait_until 8 eval \
+    '[[ "$(curl -s --max-time 2 -o /dev/null -w "%{http_code}" "http://127.0.0.1:$N2H/live/main.flv")" == 503 ]]'
+watch_all_node1() {
+    local i
+    for i in $(seq 10); do
+        [[ $(curl -s -o /dev/null -w "%{redirect_url}" "http://127.0.0.1:$CH/watch/main") == "http://127.0.0.1:$N1H/live/main.flv" ]] || return 1
+    done
+}
+check "... and /watch sends every viewer to node 1" wait_until 8 watch_all_node1
+
+check "the publisher finishes" wait_until 30 eval '! kill -0 $PUBLISHER 2>/dev/null'
+check "HTTP-FLV viewers at both nodes end at end of stream" wait_until 15 eval '! kill -0 $VIEW1 2>/dev/null && ! kill -0 $VIEW2 2>/dev/null'
+check "the RTMP player at node 1 ends" wait_until 15 eval '! kill -0 $RTMP1 2>/dev/null'
+for v in view1 view2 rtmp1; do
+    run_cmd "cmp-$v" "${COMPARE[@]}" "$WORK/source.flv" "$WORK/$v.flv" --min-seconds 8 --to-end
+    check "$v: the source's packets, unchanged, to the end: $(tr '\n' ' ' <<<"$OUT")" test "$RC" = 0
+    run_cmd "decode-$v" timeout 60 ffmpeg -hide_banner -loglevel error -nostdin -i "$WORK/$v.flv" -f null -
+    check "$v decodes without errors (ffmpeg -f null)" bash -c '[[ $1 == 0 && -z $2 ]]' _ "$RC" "$ERR"
+done
+
+############ coordinator restart: nodes keep serving, then reconnect ############
+start_bg publisher2 ffmpeg -hide_banner -loglevel warning -nostdin -re -i "$WORK/source.flv" -c copy -f flv "rtmp://127.0.0.1:$RP/live/$KEY"
+PUBLISHER=$PID
+check "node 1 relays the new publish" wait_until 15 eval '[[ $(grep -c "event=stream_started" "$WORK/node1.log") -ge 2 ]]'
+stop_pid "$COORD" 10
+check "with the coordinator down, node 1 still serves viewers" bash -c \
+    'curl -s --max-time 3 "http://127.0.0.1:$1/live/main.flv" -o "$2"; [[ $(stat -c %s "$2") -gt 100000 ]]' _ "$N1H" "$WORK/during.flv"
+check "node 1 logged the lost session" wait_until 5 grep -q "event=disconnected" "$WORK/node1.log"
+start_coordinator second
+check "both nodes reconnect (online again)" wait_until 20 eval '[[ $(online_nodes) == 2 ]]'
+
+############ ingest restart: nodes subscribe again, viewers resume ############
+stop_pid "$INGEST" 10
+wait "$PUBLISHER" 2>/dev/null || true
+start_ingest second
+start_bg publisher3 ffmpeg -hide_banner -loglevel warning -nostdin -re -i "$WORK/source.flv" -c copy -f flv "rtmp://127.0.0.1:$RP/live/$KEY"
+PUBLISHER=$PID
+check "node 2 subscribes again after the ingest restart" wait_until 20 eval '[[ $(grep -c "event=stream_started" "$WORK/node2.log") -ge 3 ]]'
+sleep 2
+run_cmd resumed timeout 6 curl -sS -o "$WORK/resumed.flv" "http://127.0.0.1:$N1H/live/main.flv"
+run_cmd cmp-resumed "${COMPARE[@]}" "$WORK/source.flv" "$WORK/resumed.flv" --min-seconds 2 --cut
+check "a viewer at node 1 gets the source's packets again: $(tr '\n' ' ' <<<"$OUT")" test "$RC" = 0
+stop_pid "$PUBLISHER" 5 || true
+
+############ leave ############
+stop_pid "$NODE2" 10
+check "node 2 stops cleanly (rc $STOP_RC)" test "$STOP_RC" = 0
+run_cmd leave "$BIN/streamr-node" leave --state-directory "$WORK/node2"
+check "streamr-node leave removes the identity and credentials" bash -c '[[ $1 == *"left:"* && ! -e $2/node.key && ! -e $2/identity.conf ]]' _ "$OUT" "$WORK/node2"
+stop_pid "$NODE1" 10
+check "node 1 stops cleanly (rc $STOP_RC)" test "$STOP_RC" = 0
