@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole Streamr system locally on loopback: host CA, coordinator,
-# ingest, validator and two node agents, then prints where things are and
-# their status. Ctrl-C stops everything. DEMO_SECONDS=N stops after N seconds.
+# ingest and validator; a stream and an invite; two friends' node agents that
+# join and relay; ffmpeg publishing a synthetic stream as OBS would. Then prints
+# where to watch and the status tables. Ctrl-C stops everything.
+# DEMO_SECONDS=N stops after N seconds.
 set -euo pipefail
 BIN=${BIN:?BIN must point at the build directory (make demo sets it)}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,35 +30,70 @@ wait_for_socket() {
 "$BIN/streamr-coordinator" init-pki --directory "$DEMO/pki" --hostname localhost --ip 127.0.0.1 >/dev/null
 COMMON=(--set "pki_directory=$DEMO/pki" --set "state_directory=$DEMO")
 start coordinator "$DEMO/coordinator.log" "$BIN/streamr-coordinator" "${COMMON[@]}" \
-    --set listen_rpc=127.0.0.1:17443 --set listen_http=127.0.0.1:18000 --set control_socket="$DEMO/run/control.sock"
+    --set listen_rpc=127.0.0.1:17443 --set listen_http=127.0.0.1:18000 --set control_socket="$DEMO/run/control.sock" \
+    --set public_host=127.0.0.1 --set public_subscribe_port=17444 --set public_rtmp_port=11935 \
+    --set public_origin_http_port=18936 --set heartbeat_interval=2
 start ingest "$DEMO/ingest.log" "$BIN/streamr-ingest" "${COMMON[@]}" --set listen_subscribe=127.0.0.1:17444 \
-    --set listen_rtmp=127.0.0.1:1935 --set listen_http=127.0.0.1:8936 --set coordinator_socket="$DEMO/run/control.sock"
+    --set listen_rtmp=127.0.0.1:11935 --set listen_http=127.0.0.1:18936 --set coordinator_socket="$DEMO/run/control.sock"
 start validator "$DEMO/validator.log" "$BIN/streamr-validator" "${COMMON[@]}" --set work_socket="$DEMO/run/validator.sock"
-for n in 1 2; do
-    start node$n "$DEMO/node$n.log" "$BIN/streamr-node" --set state_directory="$DEMO/node$n" \
-        --set control_socket="$DEMO/node$n/control.sock"
-done
 wait_for_socket "$DEMO/run/control.sock"
 wait_for_socket "$DEMO/run/validator.sock"
+ctl() { "$BIN/streamrctl" "$@" --socket "$DEMO/run/control.sock"; }
+
+# The streamer's side: a stream with a pool, and an invite for two friends.
+KEY=$(ctl stream create main --pool 10.00 --per 1h --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+LINE=$(ctl invite create main --uses 2 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["join_line"])')
+
+# The friends' side: join with the line, then run the agent.
+for n in 1 2; do
+    "$BIN/streamr-node" join "$LINE" --name "Friend $n" --payout "venmo:@demo-friend-$n" --state-directory "$DEMO/node$n" >/dev/null
+    start node$n "$DEMO/node$n.log" "$BIN/streamr-node" --set state_directory="$DEMO/node$n" \
+        --set control_socket="$DEMO/node$n/control.sock" --set listen_http=127.0.0.1:1893$n --set listen_rtmp=127.0.0.1:1193$((5 + n))
+done
 wait_for_socket "$DEMO/node1/control.sock"
 wait_for_socket "$DEMO/node2/control.sock"
+
+# OBS's side: a synthetic 720p30 stream (test pattern and a tone), encoded live by ffmpeg.
+start publisher "$DEMO/publisher.log" ffmpeg -hide_banner -loglevel warning -nostdin -re \
+    -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+    -c:v libx264 -preset veryfast -tune zerolatency -b:v 2500k -g 60 -pix_fmt yuv420p -c:a aac -b:a 128k \
+    -f flv "rtmp://127.0.0.1:11935/live/$KEY"
+for _ in $(seq 1 100); do
+    [ "$(ctl stream show main --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])')" = live ] && break
+    sleep 0.2
+done
+for _ in $(seq 1 50); do
+    [ "$("$BIN/streamrctl" nodes --json --socket "$DEMO/run/control.sock" | python3 -c 'import json, sys; print(sum(n["online"] == "yes" for n in json.load(sys.stdin)))')" = 2 ] && break
+    sleep 0.2
+done
+# The nodes report the stream in their next heartbeats; then /watch routes to them.
+for _ in $(seq 1 50); do
+    case $(curl -s -o /dev/null -w '%{redirect_url}' http://127.0.0.1:18000/watch/main) in *:1893[12]/*) break ;; esac
+    sleep 0.2
+done
 
 cat <<INFO
 
 Streamr demo is running (state and logs in $DEMO):
-  coordinator  mutual TLS on 127.0.0.1:17443, http://127.0.0.1:18000 (/watch, /healthz, /metrics),
-               admin socket $DEMO/run/control.sock
-  ingest       live subscriptions (mutual TLS) on 127.0.0.1:17444
-  validator    work socket $DEMO/run/validator.sock
-  node 1, 2    status sockets $DEMO/node1/control.sock, $DEMO/node2/control.sock
-  CA pin       $("$BIN/streamr-coordinator" init-pki --directory "$DEMO/pki" | sed -n 's/^CA pin: //p')
+  OBS would publish to  rtmp://127.0.0.1:11935/live/<key>   (ffmpeg is doing it: a test pattern)
+  watch (routed)        ffplay http://127.0.0.1:18000/watch/main        (302 to a node)
+  watch node 1          ffplay http://127.0.0.1:18931/live/main.flv   or  rtmp://127.0.0.1:11936/live/main
+  watch node 2          ffplay http://127.0.0.1:18932/live/main.flv
+  watch the origin      ffplay http://127.0.0.1:18936/live/main.flv
+  metrics               curl http://127.0.0.1:18000/metrics
+  host admin            $BIN/streamrctl nodes --socket $DEMO/run/control.sock
+  a friend's status     $BIN/streamrctl status --socket $DEMO/node1/control.sock
+  CA pin                $("$BIN/streamr-coordinator" init-pki --directory "$DEMO/pki" | sed -n 's/^CA pin: //p')
 
-Not there yet (later milestones): RTMP publishing and viewer playback, enrolment,
-heartbeats and earnings. Once RTMP lands, this demo pushes a synthetic stream and
-prints its watch URL here.
+Not there yet (later milestones): the validator's spot checks, earnings and payouts.
 
 INFO
-for sock in "$DEMO/run/control.sock" "$DEMO/run/validator.sock" "$DEMO/node1/control.sock" "$DEMO/node2/control.sock"; do
+echo "== /watch/main → $(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1:18000/watch/main)"
+echo
+echo "== streamrctl nodes"
+ctl nodes
+echo
+for sock in "$DEMO/run/control.sock" "$DEMO/node1/control.sock" "$DEMO/node2/control.sock"; do
     echo "== streamrctl status --socket $sock"
     "$BIN/streamrctl" status --socket "$sock"
     echo
