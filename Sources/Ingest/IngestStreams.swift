@@ -107,6 +107,8 @@ final class IngestStream: RTMPPublishSink {
         live.publish(LiveFrame(tag: tag, kind: output.kind, chunkSeq: output.isHeader ? 0 : output.chunkSeq))
     }
 
+    func flush() { live.flush() }
+
     func unpublished(reason: String) {
         if let last = chunker.withLockedValue({ $0.finish() }) { seal(last) }
         live.end()

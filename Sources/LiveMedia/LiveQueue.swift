@@ -64,6 +64,17 @@ public final class LiveQueue: LiveViewer {
             case .ended:
                 s.items.append(.event(event)); s.finished = true
             }
+            // Woken at flush (once per batch), or at once for the end of the stream.
+            guard s.finished, let waiter = s.waiter, !s.items.isEmpty else { return nil }
+            s.waiter = nil
+            defer { s.items.removeAll(keepingCapacity: true); s.bytes = 0 }
+            return (waiter, s.items)
+        }
+        if let (waiter, items) = resume { waiter.resume(returning: items) }
+    }
+
+    public func flush() {
+        let resume = state.withLockedValue { s -> (CheckedContinuation<[Item], Never>, [Item])? in
             guard let waiter = s.waiter, !s.items.isEmpty else { return nil }
             s.waiter = nil
             defer { s.items.removeAll(keepingCapacity: true); s.bytes = 0 }

@@ -66,7 +66,12 @@ public protocol LiveViewer: AnyObject, Sendable {
     /// Subscribers receive chunk events and start at the open chunk; players start at the
     /// latest keyframe (the GOP cache) and only get frames.
     var wantsChunks: Bool { get }
+    /// Queues `event`; it need not reach the viewer before `flush()`.
     func deliver(_ event: LiveEvent)
+    /// Sends what was delivered since the last flush: the source calls it once per batch it
+    /// read (one socket read of the publisher, one MediaData), so a viewer gets one write per
+    /// batch instead of one per tag.
+    func flush()
 }
 
 /// The live state of one stream, shared by the source (the ingest's publisher, or a node's
@@ -141,6 +146,11 @@ public final class LiveStream: Sendable {
         }
     }
 
+    /// Ends a batch: every viewer sends what it was handed.
+    public func flush() {
+        state.withLockedValue { s in for viewer in s.viewers.values { viewer.flush() } }
+    }
+
     /// Records a sealed chunk and tells subscribers.
     public func seal(_ chunk: SealedChunk) {
         state.withLockedValue { s in
@@ -179,6 +189,7 @@ public final class LiveStream: Sendable {
                 for frame in s.gop { viewer.deliver(.frame(frame)) }
             }
             s.viewers[ObjectIdentifier(viewer)] = viewer
+            viewer.flush()
             return join
         }
     }
@@ -195,7 +206,7 @@ public final class LiveStream: Sendable {
             defer { s.viewers.removeAll() }
             return Array(s.viewers.values)
         }
-        for viewer in viewers { viewer.deliver(.ended) }
+        for viewer in viewers { viewer.deliver(.ended); viewer.flush() }
     }
 
     private static func sameSlot(_ a: TagKind, _ b: TagKind) -> Bool { order(a) == order(b) }

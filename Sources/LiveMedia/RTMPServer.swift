@@ -12,6 +12,8 @@ import StreamrRPC
 public protocol RTMPPublishSink: Sendable {
     /// Audio, video or data (`@setDataFrame` already stripped), in order, on the publisher's loop.
     func media(_ message: RTMPMessage)
+    /// The end of one read from the publisher's socket: time to write to the viewers.
+    func flush()
     /// The publisher stopped or vanished; `reason` is for the journal.
     func unpublished(reason: String)
 }
@@ -127,6 +129,7 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        sink?.flush()
         context.flush()
     }
 
@@ -216,13 +219,21 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
     }
 }
 
-/// A player as a viewer: frames go straight to its channel (the same bytes for every
-/// player); a player whose socket is not writable (4 MiB queued) skips to the next keyframe.
+/// A player as a viewer: frames go to its channel (the same bytes for every player), written
+/// together at each flush with one hop to the player's event loop; a player whose socket is
+/// not writable (4 MiB queued) skips to the next keyframe.
 final class RTMPPlayer: LiveViewer {
     let wantsChunks = false
     private let channel: any Channel
     private let onEnded: @Sendable () -> Void
-    private let skipping = NIOLockedValueBox((skipping: false, sawVideo: false))
+    private let state = NIOLockedValueBox(State())
+
+    struct State {
+        var skipping = false
+        var sawVideo = false
+        var pending: [ByteBuffer] = []
+        var ended = false
+    }
 
     init(channel: any Channel, onEnded: @escaping @Sendable () -> Void) {
         self.channel = channel; self.onEnded = onEnded
@@ -231,24 +242,39 @@ final class RTMPPlayer: LiveViewer {
     func deliver(_ event: LiveEvent) {
         switch event {
         case .frame(let frame):
-            let send = skipping.withLockedValue { s -> Bool in
+            state.withLockedValue { s in
                 if frame.isVideo { s.sawVideo = true }
-                if frame.isHeader { return true }
-                if s.skipping {
-                    guard frame.isKeyframe || (!s.sawVideo && !frame.isVideo) else { return false }
-                    s.skipping = false
+                if !frame.isHeader {
+                    if s.skipping {
+                        guard frame.isKeyframe || (!s.sawVideo && !frame.isVideo) else { return }
+                        s.skipping = false
+                    }
+                    if !channel.isWritable {
+                        s.skipping = true
+                        s.pending.removeAll()
+                        return
+                    }
                 }
-                if !channel.isWritable {
-                    s.skipping = true
-                    return false
-                }
-                return true
+                s.pending.append(frame.rtmp)
             }
-            if send { channel.writeAndFlush(frame.rtmp, promise: nil) }
         case .ended:
-            channel.eventLoop.execute(onEnded)
+            state.withLockedValue { $0.ended = true }
         case .sealed, .chunk:
             break
+        }
+    }
+
+    func flush() {
+        let (buffers, ended) = state.withLockedValue { s -> ([ByteBuffer], Bool) in
+            defer { s.pending.removeAll(keepingCapacity: true); s.ended = false }
+            return (s.pending, s.ended)
+        }
+        guard !buffers.isEmpty || ended else { return }
+        let channel = self.channel, onEnded = self.onEnded
+        channel.eventLoop.execute {
+            for buffer in buffers { channel.write(buffer, promise: nil) }
+            channel.flush()
+            if ended { onEnded() }
         }
     }
 }

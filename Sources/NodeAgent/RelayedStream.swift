@@ -81,6 +81,7 @@ public final class RelayedStream: Sendable {
             let kind = tag.kind
             live.publish(LiveFrame(tag: tag, kind: kind, chunkSeq: media.kind == .sequenceHeaders ? 0 : media.chunkSeq))
         }
+        live.flush()
     }
 
     /// Frames were skipped at the ingest: the chunks being assembled are incomplete.
@@ -124,6 +125,7 @@ public final class RelayedStream: Sendable {
             s.verified += 1
         }
         live.seal(SealedChunk(seal: seal, bytes: ByteBuffer(bytes: bytes)))
+        live.flush()
         return .verified
     }
 }
