@@ -188,4 +188,40 @@ final class FFmpegTests: XCTestCase {
         let text = playlist.render()
         XCTAssertTrue(text.contains("#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.000,\n1.ts\n#EXTINF:2.000,\n2.ts\n"), text)
     }
+
+    /// The same stream without its video, then without its audio: the segments (PCR on the
+    /// audio PID in the first case) decode, and carry every frame of the remaining track.
+    func testAudioOnlyAndVideoOnlySegmentsDecode() throws {
+        guard let ffmpeg = Self.tool("ffmpeg"), let ffprobe = Self.tool("ffprobe") else { throw XCTSkip("ffmpeg is not installed") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hlstests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let quiet = ["-hide_banner", "-nostdin", "-y", "-v", "error"]
+        let made = try run(ffmpeg, quiet + ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine",
+                                            "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac",
+                                            "-f", "flv", "x.flv"], in: dir, mustSucceed: false)
+        guard made.status == 0 else { throw XCTSkip("ffmpeg could not make the FLV (no libx264?): \(made.err)") }
+        var parser = FLVParser()
+        let tags = try parser.feed(Data(contentsOf: dir.appendingPathComponent("x.flv")))
+        try parser.finish()
+        for keep in [FLVTagType.audio, .video] {
+            var chunker = Chunker(hash: { SHA256Digest.hash($0) })
+            var chunks: [Chunk] = []
+            for tag in tags where tag.type == keep || tag.type == .script {
+                if let sealed = chunker.push(tag).sealed { chunks.append(sealed) }
+            }
+            if let last = chunker.finish() { chunks.append(last) }
+            XCTAssertGreaterThanOrEqual(chunks.count, 2, "\(keep)")
+            var muxer = TSMuxer()
+            var all = [UInt8]()
+            for chunk in chunks { all += try muxer.segment(for: chunk) }
+            let name = "\(keep).ts"
+            try Data(all).write(to: dir.appendingPathComponent(name))
+            XCTAssertEqual(try run(ffmpeg, quiet + ["-i", name, "-enc_time_base:v", "1/90000", "-f", "null", "-"], in: dir).err, "", name)
+            let packets = try probe(ffprobe, name, in: dir)
+            XCTAssertTrue(packets.allSatisfy { $0.video == (keep == .video) }, name)
+            let media = tags.filter { $0.type == keep && !$0.kind.isSequenceHeader && (keep == .audio || $0.data[1] == 1) }
+            XCTAssertEqual(packets.map(\.dts), media.map { Int($0.timestamp) * 90 + 126_000 }, name)
+        }
+    }
 }
