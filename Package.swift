@@ -81,6 +81,8 @@ let package = Package(
         .target(name: "RTMP"),
         // Pure logic: FLV tags, parsing, classification, chunking and the chunk hash chain.
         .target(name: "FLV"),
+        // Pure logic: FLV chunks to MPEG-TS segments and HLS playlists for the node agent.
+        .target(name: "HLS", dependencies: ["FLV"]),
 
         // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
@@ -139,6 +141,8 @@ let package = Package(
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "StreamrTLS"]),
         // StreamrTLS only for SHA-256 (OpenSSL), injected into the chunker and verifier.
         .testTarget(name: "FLVTests", dependencies: ["FLV", "StreamrTLS"]),
+        // StreamrTLS only for SHA-256, injected into the FLV chunker that cuts the test streams.
+        .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),

@@ -1,0 +1,111 @@
+import FLV
+
+/// A live HLS media playlist (RFC 8216) over a sliding window of the latest segments, one
+/// per chunk. Appending keeps what the spec needs across windows: the target duration never
+/// shrinks (4.3.3.1 forbids changing it), and discontinuities that slide out of the window
+/// are counted in EXT-X-DISCONTINUITY-SEQUENCE.
+public struct HLSPlaylist: Sendable, Hashable {
+    public struct Segment: Sendable, Hashable {
+        /// The chunk's seq: the segment's media sequence number.
+        public var seq: UInt64
+        public var durationMs: Int
+        /// EXT-X-DISCONTINUITY before this segment (also implied by a gap in seqs).
+        public var discontinuity: Bool
+        /// Relative to the playlist: "<seq>.ts" unless given.
+        public var uri: String
+
+        public init(seq: UInt64, durationMs: Int, discontinuity: Bool = false, uri: String? = nil) {
+            self.seq = seq
+            self.durationMs = max(0, durationMs)
+            self.discontinuity = discontinuity
+            self.uri = uri ?? "\(seq).ts"
+        }
+    }
+
+    public let windowSize: Int
+    /// The listed segments, oldest first.
+    public private(set) var segments: [Segment] = []
+    /// Discontinuities that have left the window.
+    public private(set) var discontinuitySequence: UInt64 = 0
+    /// Seconds: the ceiling of the longest segment ever listed (at least 1).
+    public private(set) var targetDuration = 1
+    /// Set when the stream ended: adds EXT-X-ENDLIST.
+    public var ended = false
+
+    /// The last chunk appended through `append(chunk:)`: seq and last timestamp.
+    private var lastChunk: ChunkMark?
+    private struct ChunkMark: Sendable, Hashable {
+        var seq: UInt64
+        var lastTimestamp: UInt32
+    }
+
+    public init(windowSize: Int = 6) {
+        self.windowSize = max(1, windowSize)
+    }
+
+    /// Adds a segment at the live edge, dropping the oldest beyond the window. A seq that does
+    /// not follow the last one is a discontinuity.
+    public mutating func append(_ segment: Segment) {
+        var segment = segment
+        if let last = segments.last, last.seq &+ 1 != segment.seq { segment.discontinuity = true }
+        segments.append(segment)
+        targetDuration = max(targetDuration, (segment.durationMs + 999) / 1000)
+        while segments.count > windowSize {
+            if segments.removeFirst().discontinuity { discontinuitySequence += 1 }
+        }
+    }
+
+    /// Adds the segment for `chunk`, its duration from the chunk's timestamps (see
+    /// `durationMs(of:nextFirstTimestamp:)`). A timestamp jump from the previous chunk
+    /// (publisher restart, encoder wrap) is a discontinuity, as is a gap in seqs.
+    public mutating func append(chunk: Chunk, nextFirstTimestamp: UInt32? = nil, uri: String? = nil) {
+        var discontinuity = false
+        if let last = lastChunk {
+            let step = Int(Int32(bitPattern: chunk.firstTimestamp &- last.lastTimestamp))
+            discontinuity = last.seq &+ 1 != chunk.seq || step < -Self.jitterToleranceMs || step > Self.maxGapMs
+        }
+        lastChunk = ChunkMark(seq: chunk.seq, lastTimestamp: chunk.lastTimestamp)
+        append(Segment(seq: chunk.seq, durationMs: Self.durationMs(of: chunk, nextFirstTimestamp: nextFirstTimestamp),
+                       discontinuity: discontinuity, uri: uri))
+    }
+
+    // The same tolerances as the FLV Chunker's defaults: steps it does not treat as a
+    // discontinuity are not one here either.
+    static let jitterToleranceMs = 1000
+    static let maxGapMs = 10_000
+    /// The longest plausible time between a chunk's last tag and the next chunk's first
+    /// (one frame at 1 fps): more is a gap, not part of this segment.
+    static let maxFrameIntervalMs = 1000
+
+    /// A chunk's playing time: up to the next chunk's first tag when that is known and
+    /// follows within a frame interval, which includes the last frame's duration; otherwise
+    /// first to last tag (`Chunk.durationMs`, short of the last frame's duration).
+    public static func durationMs(of chunk: Chunk, nextFirstTimestamp: UInt32?) -> Int {
+        if let next = nextFirstTimestamp {
+            let toNext = Int(Int32(bitPattern: next &- chunk.firstTimestamp))
+            if toNext >= chunk.durationMs && toNext <= chunk.durationMs + maxFrameIntervalMs { return toNext }
+        }
+        return chunk.durationMs
+    }
+
+    /// The playlist text. With no segment yet it lists none (a server would rather wait for
+    /// the first chunk, or answer 404).
+    public func render() -> String {
+        var lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:\(targetDuration)",
+                     "#EXT-X-MEDIA-SEQUENCE:\(segments.first?.seq ?? 0)"]
+        if discontinuitySequence > 0 { lines.append("#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)") }
+        for segment in segments {
+            if segment.discontinuity { lines.append("#EXT-X-DISCONTINUITY") }
+            lines.append("#EXTINF:\(Self.seconds(segment.durationMs)),")
+            lines.append(segment.uri)
+        }
+        if ended { lines.append("#EXT-X-ENDLIST") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Milliseconds as decimal seconds with three places ("2.033"), without Foundation.
+    static func seconds(_ ms: Int) -> String {
+        let frac = String(ms % 1000)
+        return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+}

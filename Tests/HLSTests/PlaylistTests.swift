@@ -1,0 +1,91 @@
+import FLV
+@testable import HLS
+import XCTest
+
+final class PlaylistTests: XCTestCase {
+    private func chunk(_ seq: UInt64, _ first: UInt32, _ last: UInt32) -> Chunk {
+        Chunk(seq: seq, firstTimestamp: first, lastTimestamp: last, bytes: [], digest: [], chain: [], tagCount: 0,
+              keyframes: [], headers: SequenceHeaders())
+    }
+
+    func testLivePlaylist() {
+        var playlist = HLSPlaylist()
+        playlist.append(.init(seq: 1, durationMs: 2000))
+        playlist.append(.init(seq: 2, durationMs: 2033))
+        playlist.append(.init(seq: 3, durationMs: 1967))
+        XCTAssertEqual(playlist.render(), """
+            #EXTM3U
+            #EXT-X-VERSION:3
+            #EXT-X-TARGETDURATION:3
+            #EXT-X-MEDIA-SEQUENCE:1
+            #EXTINF:2.000,
+            1.ts
+            #EXTINF:2.033,
+            2.ts
+            #EXTINF:1.967,
+            3.ts
+
+            """)
+        playlist.ended = true
+        XCTAssertTrue(playlist.render().hasSuffix("3.ts\n#EXT-X-ENDLIST\n"))
+    }
+
+    func testSlidingWindowGapsAndDiscontinuitySequence() {
+        var playlist = HLSPlaylist(windowSize: 3)
+        for seq: UInt64 in [1, 2, 4, 5] { playlist.append(.init(seq: seq, durationMs: 2000)) }
+        XCTAssertEqual(playlist.segments.map(\.seq), [2, 4, 5])
+        XCTAssertEqual(playlist.segments.map(\.discontinuity), [false, true, false])
+        XCTAssertEqual(playlist.render(), """
+            #EXTM3U
+            #EXT-X-VERSION:3
+            #EXT-X-TARGETDURATION:2
+            #EXT-X-MEDIA-SEQUENCE:2
+            #EXTINF:2.000,
+            2.ts
+            #EXT-X-DISCONTINUITY
+            #EXTINF:2.000,
+            4.ts
+            #EXTINF:2.000,
+            5.ts
+
+            """)
+        playlist.append(.init(seq: 6, durationMs: 1500, discontinuity: true, uri: "seg/6.ts"))
+        playlist.append(.init(seq: 7, durationMs: 2000))
+        XCTAssertEqual(playlist.discontinuitySequence, 1, "the gap before 4 left the window")
+        XCTAssertTrue(playlist.render().contains("#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n#EXTINF:2.000,\n5.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:1.500,\nseg/6.ts\n"))
+    }
+
+    func testDefaultWindowIsSixAndTargetDurationNeverShrinks() {
+        var playlist = HLSPlaylist()
+        playlist.append(.init(seq: 1, durationMs: 4001))
+        for seq: UInt64 in 2...10 { playlist.append(.init(seq: seq, durationMs: 2000)) }
+        XCTAssertEqual(playlist.segments.map(\.seq), Array(5...10))
+        XCTAssertEqual(playlist.targetDuration, 5, "the 4.001 s segment has left, the target stays")
+        XCTAssertEqual(HLSPlaylist().render(), "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n")
+    }
+
+    func testDurationsFromChunkTimestamps() {
+        let c = chunk(1, 1000, 2967)
+        XCTAssertEqual(HLSPlaylist.durationMs(of: c, nextFirstTimestamp: 3000), 2000, "up to the next chunk")
+        XCTAssertEqual(HLSPlaylist.durationMs(of: c, nextFirstTimestamp: nil), 1967, "first to last tag")
+        XCTAssertEqual(HLSPlaylist.durationMs(of: c, nextFirstTimestamp: 9000), 1967, "a gap is not playing time")
+        XCTAssertEqual(HLSPlaylist.durationMs(of: c, nextFirstTimestamp: 0), 1967, "a restart neither")
+        XCTAssertEqual(HLSPlaylist.durationMs(of: chunk(1, 0xFFFF_FC18, 967), nextFirstTimestamp: 1000), 2000, "across the 2^32 wrap")
+
+        var playlist = HLSPlaylist()
+        playlist.append(chunk: chunk(1, 0, 1967), nextFirstTimestamp: 2000)
+        playlist.append(chunk: chunk(2, 2000, 3967), nextFirstTimestamp: 4000)
+        playlist.append(chunk: chunk(3, 0, 1967))          // publisher restarted its clock
+        playlist.append(chunk: chunk(5, 4000, 5967))       // chunk 4 never arrived
+        XCTAssertEqual(playlist.segments.map(\.durationMs), [2000, 2000, 1967, 1967])
+        XCTAssertEqual(playlist.segments.map(\.discontinuity), [false, false, true, true])
+        XCTAssertEqual(playlist.segments.map(\.uri), ["1.ts", "2.ts", "3.ts", "5.ts"])
+    }
+
+    func testSecondsFormatting() {
+        XCTAssertEqual(HLSPlaylist.seconds(0), "0.000")
+        XCTAssertEqual(HLSPlaylist.seconds(5), "0.005")
+        XCTAssertEqual(HLSPlaylist.seconds(2033), "2.033")
+        XCTAssertEqual(HLSPlaylist.seconds(12_340), "12.340")
+    }
+}
