@@ -96,7 +96,7 @@ let package = Package(
         .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
         .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "FLV", "RTMP"]),
         .target(name: "Validator", dependencies: daemonDeps),
-        .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "FLV", "CoordinatorCore"]),
+        .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "FLV", "HLS", "CoordinatorCore"]),
         .target(name: "Ctl", dependencies: daemonDeps),
 
         // Thin executables.

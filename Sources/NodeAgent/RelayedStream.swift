@@ -14,6 +14,7 @@ import StreamrWire
 public final class RelayedStream: Sendable {
     public let name: String
     public let live: LiveStream
+    let hls = HLSFeed()
     private let state = NIOLockedValueBox(State())
 
     struct State {
@@ -57,6 +58,7 @@ public final class RelayedStream: Sendable {
             s.incomplete.removeAll()
             if !resumed { s.previousChain = nil }
         }
+        if !resumed { hls.restart() }
     }
 
     /// Tags from the ingest: parsed (whole FLV tags, each with its PreviousTagSize), published
@@ -66,19 +68,24 @@ public final class RelayedStream: Sendable {
         let tags = try parser.feed(media.tags)
         try parser.finish()
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        state.withLockedValue { s in
+        let started = state.withLockedValue { s -> Bool in
             s.lastMediaMs = now
-            guard media.kind == .tags else { return }
+            guard media.kind == .tags else { return false }
+            var started = false
             if s.assembling[media.chunkSeq] == nil && !s.incomplete.contains(media.chunkSeq) {
                 // Chunks arrive whole from their start (the ingest sends the open chunk from its
                 // first tag), so a new seq starts a new chunk.
                 s.assembling[media.chunkSeq] = []
+                started = true
             }
             s.assembling[media.chunkSeq]?.append(contentsOf: media.tags)
             s.lastChunkSeq = max(s.lastChunkSeq, media.chunkSeq)
+            return started
         }
+        if started { hls.chunkStarted(media.chunkSeq) }
         for tag in tags {
             let kind = tag.kind
+            if media.kind == .sequenceHeaders { hls.header(tag, kind: kind) }
             live.publish(LiveFrame(tag: tag, kind: kind, chunkSeq: media.kind == .sequenceHeaders ? 0 : media.chunkSeq))
         }
         live.flush()
@@ -126,6 +133,7 @@ public final class RelayedStream: Sendable {
         }
         live.seal(SealedChunk(seal: seal, bytes: ByteBuffer(bytes: bytes)))
         live.flush()
+        hls.add(seq: seal.seq, bytes: bytes, firstMs: seal.firstTimestampMs, lastMs: seal.lastTimestampMs)
         return .verified
     }
 }

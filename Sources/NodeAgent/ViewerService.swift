@@ -55,7 +55,10 @@ final class ViewerService: Sendable {
         if parts.count == 3, parts[0] == "chunks" {
             return chunk(stream: parts[1], seq: parts[2])
         }
-        return .text(.notFound, "not found: try /live/<stream>.flv or /chunks/<stream>/<seq>\n")
+        if parts.count == 3, parts[0] == "live" {
+            return hls(stream: parts[1], file: parts[2])
+        }
+        return .text(.notFound, "not found: try /live/<stream>.flv, /live/<stream>/index.m3u8 or /chunks/<stream>/<seq>\n")
     }
 
     private func full() -> HTTPResponse? {
@@ -72,6 +75,24 @@ final class ViewerService: Sendable {
         return HTTPFLV.response(for: relayed.live, meter: { [weak self] bytes in self?.count(bytes, stream: name) },
                                 onStart: { logger.info("viewer joined \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(relayed.live.viewerCount + 1)"]) },
                                 onEnd: { logger.info("viewer left \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(relayed.live.viewerCount)"]) })
+    }
+
+    /// `/live/<stream>/index.m3u8` and its `<seq>.ts` segments (one per verified chunk).
+    private func hls(stream name: String, file: String) -> HTTPResponse {
+        guard let relayed = relays.stream(named: name) else { return .text(.notFound, "stream `\(name)` is not relayed here\n") }
+        if file == "index.m3u8" {
+            guard let playlist = relayed.hls.playlist() else {
+                return .text(.notFound, "no HLS segment yet for `\(name)`; try again in a few seconds\n", headers: ["Retry-After": "2"])
+            }
+            if let full = full() { return full }
+            return .text(.ok, playlist, contentType: "application/vnd.apple.mpegurl", headers: ["Cache-Control": "no-cache"])
+        }
+        guard file.hasSuffix(".ts"), let seq = UInt64(file.dropLast(3)) else { return .text(.notFound, "not found\n") }
+        guard let segment = relayed.hls.segment(seq) else { return .text(.notFound, "segment \(seq) of `\(name)` is not kept here\n") }
+        if let full = full() { return full }
+        count(segment.count, stream: name)
+        return HTTPResponse(status: .ok, headers: ["Content-Type": "video/mp2t", "Cache-Control": "public, max-age=60"],
+                            body: .bytes(ByteBuffer(bytes: segment)))
     }
 
     private func chunk(stream name: String, seq text: String) -> HTTPResponse {

@@ -110,6 +110,17 @@ watch_all_node1() {
 }
 check "... and /watch sends every viewer to node 1" wait_until 8 watch_all_node1
 
+# HLS at node 2... is capped; at node 1: a playlist of segments aligned with chunks.
+check "node 1 serves an HLS playlist" wait_until 10 eval 'curl -sf "http://127.0.0.1:$N1H/live/main/index.m3u8" -o "$WORK/index.m3u8"'
+check "... a live playlist (no ENDLIST) whose segments are the verified chunks" bash -c \
+    'grep -q "^#EXTM3U" "$1" && grep -q "^#EXT-X-TARGETDURATION:" "$1" && grep -qE "^[0-9]+\.ts$" "$1" && ! grep -q ENDLIST "$1"' _ "$WORK/index.m3u8"
+run_cmd hls-decode timeout 60 ffmpeg -hide_banner -loglevel error -nostdin -i "http://127.0.0.1:$N1H/live/main/index.m3u8" -t 4 -f null -
+check "ffmpeg decodes the node's HLS without errors" bash -c '[[ $1 == 0 && -z $2 ]]' _ "$RC" "$ERR"
+SEG=$(grep -E '^[0-9]+\.ts$' "$WORK/index.m3u8" | head -1)
+curl -s "http://127.0.0.1:$N1H/live/main/$SEG" -o "$WORK/segment.ts"
+run_cmd hls-probe ffprobe -v error -count_packets -select_streams v:0 -show_entries stream=codec_name,nb_read_packets -of csv=p=0 "$WORK/segment.ts"
+check "segment $SEG is H.264 with a chunk's worth of frames (ffprobe: ${OUT//$'\n'/ })" bash -c '[[ $1 =~ ^h264,([0-9]+) ]] && (( BASH_REMATCH[1] >= 30 ))' _ "$OUT"
+
 check "the publisher finishes" wait_until 30 eval '! kill -0 $PUBLISHER 2>/dev/null'
 check "HTTP-FLV viewers at both nodes end at end of stream" wait_until 15 eval '! kill -0 $VIEW1 2>/dev/null && ! kill -0 $VIEW2 2>/dev/null'
 check "the RTMP player at node 1 ends" wait_until 15 eval '! kill -0 $RTMP1 2>/dev/null'
