@@ -17,7 +17,7 @@ public struct BaseHandler: Sendable {
         let d = daemon
         uptime = { d.uptimeSeconds }
         let fixed = [StatusItem("pid", "\(getpid())"),
-                     StatusItem("listening", listening.map { "\($0.address)" }.joined(separator: ", "))]
+                     StatusItem("listening", listening.map(\.displayAddress).joined(separator: ", "))]
         self.statusItems = { fixed + (await statusItems()) }
     }
 

@@ -108,7 +108,7 @@ public struct Daemon: Sendable {
         for socket in inherited.closeLeftovers() {
             logger.warning("closed unexpected inherited socket \(socket.name) (fd \(socket.fd))")
         }
-        let where_ = listening.map { "\($0.address)" }.joined(separator: ", ")
+        let where_ = listening.map(\.displayAddress).joined(separator: ", ")
         logger.info("\(name) \(StreamrVersion.current) started, listening on \(where_)", metadata: [
             "event": "daemon_started", "version": "\(StreamrVersion.current)", "listeners": "\(where_)",
         ])

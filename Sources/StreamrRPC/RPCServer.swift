@@ -24,6 +24,17 @@ public enum ListenAddress: Sendable, CustomStringConvertible {
 /// Something a daemon listens with (for its start message and status).
 public protocol ListeningServer: Sendable {
     var address: ListenAddress { get }
+    /// The address actually bound (a configured port 0 becomes the kernel's choice).
+    var localAddress: SocketAddress? { get }
+}
+
+extension ListeningServer {
+    /// What status and start lines show: the configured address, with the bound port when the
+    /// configuration said 0.
+    public var displayAddress: String {
+        if case .tcp(let host, 0) = address, let port = localAddress?.port { return "\(host):\(port)" }
+        return "\(address)"
+    }
 }
 
 public final class RPCServer: ListeningServer {

@@ -7,6 +7,8 @@
 //       a load generator for a running streamr-coordinator: enrols N nodes with the invite
 //       token, holds N mTLS sessions, and heartbeats at R per second in total (0: as fast as
 //       the acks come back), measuring acks/s and ack latency.
+//   streamr-bench subscribe --port P --ca CA.pem --cert NODE.pem --key NODE.key --stream S
+//       [--subscribers N] [--seconds S]: N node subscriptions at a running streamr-ingest.
 // Prints one line of JSON, so bench/run.sh can tabulate it.
 import Foundation
 
@@ -14,6 +16,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "rpc": try await runRPC(Options(arguments))
 case "coordinator": try await runCoordinatorLoad(CoordinatorLoadOptions(Array(arguments.dropFirst())))
+case "subscribe": try await runSubscribeLoad(SubscribeLoadOptions(Array(arguments.dropFirst())))
 default:
     FileHandle.standardError.write(Data("usage: streamr-bench rpc|coordinator ... (see bench/README.md)\n".utf8))
     exit(64)
