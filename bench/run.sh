@@ -22,3 +22,24 @@ echo "Peer, same run: \`openssl speed -evp aes-128-gcm -seconds 3\` (one core, n
 echo '```'
 openssl speed -evp aes-128-gcm -seconds 3 2>/dev/null | tail -2
 echo '```'
+
+echo
+echo "## Coordinator heartbeats (bench/coordinator.sh)"
+echo
+bash bench/coordinator.sh "$BIN"
+echo
+echo "## RTMP fan-out, peer nginx-rtmp in the same run (bench/rtmp/fanout.sh both)"
+echo
+STREAMR_BIN=$BIN bash bench/rtmp/fanout.sh both
+echo
+echo "## TLS subscription fan-out (bench/rtmp/subscribe.sh)"
+echo
+STREAMR_BIN=$BIN bash bench/rtmp/subscribe.sh
+echo
+echo "## Added latency, publisher socket to player socket (bench/rtmp/latency.sh both)"
+echo
+STREAMR_BIN=$BIN bash bench/rtmp/latency.sh both
+echo
+echo "## Node agent (bench/node/node.sh)"
+echo
+STREAMR_BIN=$BIN bash bench/node/node.sh

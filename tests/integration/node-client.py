@@ -99,7 +99,8 @@ def subscribe(host, port, ca, cert, key, stream, resume_after, out_dir):
                 data = chunks.pop(seq, b"")
                 ok = len(data) == size and hashlib.sha256(data).digest() == digest
                 chained = prev_chain is None or hashlib.sha256(prev_chain + digest).digest() == chain
-                print(f"chunk {seq} size={size} digest={'ok' if ok else 'MISMATCH'} chain={'ok' if chained else 'MISMATCH'}", flush=True)
+                stamp = f"{time.time():.3f} " if os.environ.get("TIMESTAMPS") else ""
+                print(f"{stamp}chunk {seq} size={size} digest={'ok' if ok else 'MISMATCH'} chain={'ok' if chained else 'MISMATCH'}", flush=True)
                 prev_chain = chain
                 open(os.path.join(out_dir, "chain.bin"), "wb").write(chain)
                 open(os.path.join(out_dir, "signature.der"), "wb").write(signature)
