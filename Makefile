@@ -73,7 +73,7 @@ demo: build
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) scripts/demo.sh
 
 bench: deps
-	$(SWIFT) build -c release --product streamr-bench
+	$(SWIFT) build -c release
 	bench/run.sh
 
 clean:
