@@ -142,6 +142,11 @@ let package = Package(
         // StreamrTLS only for SHA-256 (OpenSSL), injected into the chunker and verifier.
         .testTarget(name: "FLVTests", dependencies: ["FLV", "StreamrTLS"]),
         // StreamrTLS only for SHA-256, injected into the FLV chunker that cuts the test streams.
+        .testTarget(name: "LiveMediaTests", dependencies: [
+            "LiveMedia", "FLV", "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FLV", "StreamrTLS", "StreamrWire"]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
