@@ -50,15 +50,22 @@ public final class RelayedStream: Sendable {
         !live.isEnded && state.withLockedValue { nowMs - $0.lastMediaMs <= windowMs }
     }
 
-    /// A (re)subscription started. Not resumed: the ingest's chunk sequence may have restarted
-    /// (a new publish), so the chain is taken afresh from the next signed chunk.
-    func subscribed(resumed: Bool) {
+    /// A (re)subscription is about to be requested: what was being assembled is incomplete now.
+    /// (Called before the request: the ingest's first pushes can arrive before its answer is seen.)
+    func subscribing() {
         state.withLockedValue { s in
             s.assembling.removeAll()
             s.incomplete.removeAll()
-            if !resumed { s.previousChain = nil }
         }
-        if !resumed { hls.restart() }
+    }
+
+    /// The ingest answered. Not resumed: its chunk sequence may have restarted (a new publish),
+    /// so the chain is taken afresh from the next signed chunk.
+    func subscribed(resumed: Bool) {
+        if !resumed {
+            state.withLockedValue { $0.previousChain = nil }
+            hls.restart()
+        }
     }
 
     /// Tags from the ingest: parsed (whole FLV tags, each with its PreviousTagSize), published

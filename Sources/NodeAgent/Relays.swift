@@ -105,6 +105,7 @@ public final class Relays: Sendable {
             do {
                 outcome = try await RPCClient.withConnection(to: target, pipeline: RPCPipeline(tls: tls), handler: handler) { connection in
                     connection.onClose { stop.finish() }
+                    relayed.subscribing()
                     let answer = try await connection.request(.subscribe(Subscribe(stream: name, resumeAfterChunk: relayed.lastVerifiedChunk)))
                     guard case .subscribeAck(let ack) = answer else { throw RPCError.unexpectedReply(answer.name) }
                     relayed.subscribed(resumed: ack.resumed)

@@ -26,7 +26,7 @@ final class RelayedStreamTests: XCTestCase {
 
     func testIngestChunksVerifyAndAreKept() throws {
         let relayed = RelayedStream(name: "s")
-        relayed.subscribed(resumed: false)
+        relayed.subscribing(); relayed.subscribed(resumed: false)
         for (media, seal) in try ingestChunks(3) {
             try relayed.media(media)
             XCTAssertEqual(relayed.sealed(seal, host: host.certificate), .verified)
@@ -37,7 +37,7 @@ final class RelayedStreamTests: XCTestCase {
 
     func testAChangedByteIsRefused() throws {
         let relayed = RelayedStream(name: "s")
-        relayed.subscribed(resumed: false)
+        relayed.subscribing(); relayed.subscribed(resumed: false)
         var chunks = try ingestChunks(2)
         chunks[1].0.tags[chunks[1].0.tags.count - 6] ^= 0x01   // inside the last tag's data
         try relayed.media(chunks[0].0)
@@ -50,7 +50,7 @@ final class RelayedStreamTests: XCTestCase {
 
     func testAForgedSignatureOrBrokenChainIsRefused() throws {
         let relayed = RelayedStream(name: "s")
-        relayed.subscribed(resumed: false)
+        relayed.subscribing(); relayed.subscribed(resumed: false)
         var chunks = try ingestChunks(3)
         let other = try CertificateAuthority.create()
         chunks[0].1.signature = try other.key.sign(chunks[0].1.chain)
@@ -58,7 +58,7 @@ final class RelayedStreamTests: XCTestCase {
         guard case .rejected = relayed.sealed(chunks[0].1, host: host.certificate) else { return XCTFail("forged signature accepted") }
         // A chunk whose chain value does not follow from the previous one (signed, but out of order).
         let fresh = RelayedStream(name: "s")
-        fresh.subscribed(resumed: false)
+        fresh.subscribing(); fresh.subscribed(resumed: false)
         try fresh.media(chunks[1].0)
         XCTAssertEqual(fresh.sealed(chunks[1].1, host: host.certificate), .verified)
         var wrongChain = chunks[2].1
