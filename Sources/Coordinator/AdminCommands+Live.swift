@@ -34,6 +34,25 @@ extension AdminService {
         return AdminResponse(message: "stream `\(stream)` is offline")
     }
 
+    /// `publish chunk stream= seq= first_ms= last_ms= size= sha256= chain= signature=` (hex):
+    /// a sealed chunk's digests, kept for the validator's spot checks.
+    func publishChunk(_ args: Arguments) throws -> AdminResponse {
+        let stream = try args.required("stream")
+        func number(_ name: String) throws -> Int64 {
+            guard let value = Int64(try args.required(name)), value >= 0 else { throw InvalidInput("`\(name)` must be a whole number") }
+            return value
+        }
+        func hex(_ name: String) throws -> String {
+            let text = try args.required(name)
+            guard text.count <= 256, Hex.decode(text) != nil else { throw InvalidInput("`\(name)` must be hex") }
+            return text
+        }
+        try store.recordChunk(stream: stream, seq: try number("seq"), firstMs: try number("first_ms"), lastMs: try number("last_ms"),
+                              size: try number("size"), sha256: try hex("sha256"), chain: try hex("chain"),
+                              signature: try hex("signature"), sealedMs: clockMs())
+        return AdminResponse()
+    }
+
     /// The ingest (re)started with no publishers: whatever was live is not any more.
     func publishReset() throws -> AdminResponse {
         let live = try store.streams().filter(\.live)

@@ -97,6 +97,7 @@ public struct AdminService: Sendable {
         case ["publish", "started"]: return try publishStarted(args)
         case ["publish", "stopped"]: return try publishStopped(args)
         case ["publish", "reset"]: return try publishReset()
+        case ["publish", "chunk"]: return try publishChunk(args)
         default:
             throw ErrorMessage(.unsupported, "unknown command `\(request.command.joined(separator: " "))` (is streamrctl newer than the coordinator?)")
         }

@@ -59,10 +59,21 @@ public final class CoordinatorStore: Sendable {
         try db.queryOne("SELECT name FROM streams WHERE key_hash = ?", keyHash)?.string("name")
     }
 
-    public func setLive(stream name: String, _ live: Bool) throws {
-        guard try db.run("UPDATE streams SET state = ? WHERE name = ?", live ? "live" : "offline", name) == 1 else {
+    public func setLive(stream name: String, _ live: Bool, nowMs: Int64 = CoordinatorStore.nowMs()) throws {
+        guard try db.run("UPDATE streams SET state = ?, live_since_ms = CASE WHEN ? THEN ? ELSE NULL END WHERE name = ?",
+                         live ? "live" : "offline", live, nowMs, name) == 1 else {
             throw CoordinatorStoreError.unknownStream(name)
         }
+    }
+
+    /// Records a sealed chunk's digests for `stream`'s current publish (ignored when the
+    /// stream is not live: a late report after the publisher stopped).
+    public func recordChunk(stream: String, seq: Int64, firstMs: Int64, lastMs: Int64, size: Int64,
+                            sha256: String, chain: String, signature: String, sealedMs: Int64) throws {
+        _ = try db.run("""
+            INSERT OR REPLACE INTO chunks (stream, session_started_ms, seq, first_ts_ms, last_ts_ms, size, sha256, chain, signature, sealed_ms)
+            SELECT name, live_since_ms, ?, ?, ?, ?, ?, ?, ?, ? FROM streams WHERE name = ? AND live_since_ms IS NOT NULL
+            """, seq, firstMs, lastMs, size, sha256, chain, signature, sealedMs, stream)
     }
 
     // MARK: - Invites

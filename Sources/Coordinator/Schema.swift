@@ -97,5 +97,23 @@ enum CoordinatorSchema {
         Migration(version: 4, sql: """
             CREATE INDEX heartbeats_by_time ON heartbeats(received_ms);
             """),
+        // Chunk digests from the ingest (the validator's reference, and a record of what was
+        // published): per stream and publish session, by sequence number.
+        Migration(version: 5, sql: """
+            CREATE TABLE chunks (
+                stream TEXT NOT NULL,
+                session_started_ms INTEGER NOT NULL,
+                seq INTEGER NOT NULL,
+                first_ts_ms INTEGER NOT NULL,
+                last_ts_ms INTEGER NOT NULL,
+                size INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                chain TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                sealed_ms INTEGER NOT NULL,
+                PRIMARY KEY (stream, session_started_ms, seq)
+            ) STRICT, WITHOUT ROWID;
+            ALTER TABLE streams ADD COLUMN live_since_ms INTEGER;
+            """),
     ]
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import StreamrRPC
 import StreamrWire
@@ -24,6 +25,15 @@ public struct CoordinatorLink: Sendable {
 
     public func stopped(stream: String, reason: String) async throws {
         _ = try await admin(["publish", "stopped"], ["stream": stream, "reason": reason])
+    }
+
+    /// A sealed chunk's digests (hex), for the coordinator and, through it, the validator.
+    public func chunk(_ seal: ChunkSealed) async throws {
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        _ = try await admin(["publish", "chunk"], [
+            "stream": seal.stream, "seq": "\(seal.seq)", "first_ms": "\(seal.firstTimestampMs)", "last_ms": "\(seal.lastTimestampMs)",
+            "size": "\(seal.size)", "sha256": hex(seal.sha256), "chain": hex(seal.chain), "signature": hex(seal.signature),
+        ])
     }
 
     /// No stream is live at an ingest that has just started.

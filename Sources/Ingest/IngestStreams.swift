@@ -65,23 +65,45 @@ public final class IngestStreams: RTMPServerDelegate {
             return .failure(RTMPRefusal("stream `\(name)` is already being published"))
         }
         logger.notice("stream \(name) publishing from \(peer)", metadata: ["event": "publish_started", "stream": "\(name)"])
-        Task { [coordinator, logger] in
-            do { try await coordinator.started(stream: name) } catch {
-                logger.warning("could not tell the coordinator that \(name) is live: \(error)", metadata: ["stream": "\(name)"])
+        enqueue("that \(name) is live") { [coordinator] in try await coordinator.started(stream: name) }
+        return .success(stream)
+    }
+
+    /// Reports to the coordinator (live, chunk digests, offline) go out in order, one at a time,
+    /// off the media path: a stream's last chunk is recorded before it is marked offline.
+    private let reports = NIOLockedValueBox((queue: [(String, @Sendable () async throws -> Void)](), sending: false))
+
+    func enqueue(_ what: String, _ report: @escaping @Sendable () async throws -> Void) {
+        let start = reports.withLockedValue { r -> Bool in
+            r.queue.append((what, report))
+            if r.queue.count > 1000 { r.queue.removeFirst(r.queue.count - 1000) }
+            guard !r.sending else { return false }
+            r.sending = true
+            return true
+        }
+        guard start else { return }
+        Task { [logger, reports] in
+            while let (what, next) = reports.withLockedValue({ r -> (String, @Sendable () async throws -> Void)? in
+                if r.queue.isEmpty { r.sending = false; return nil }
+                return r.queue.removeFirst()
+            }) {
+                do { try await next() } catch {
+                    logger.warning("could not tell the coordinator \(what): \(error)", metadata: ["event": "coordinator_report_failed"])
+                }
             }
         }
-        return .success(stream)
+    }
+
+    func report(_ seal: ChunkSealed) {
+        enqueue("chunk \(seal.seq) of \(seal.stream)") { [coordinator] in try await coordinator.chunk(seal) }
     }
 
     func ended(_ stream: IngestStream, reason: String) {
         live.withLockedValue { all in if all[stream.name] === stream { all[stream.name] = nil } }
         logger.notice("stream \(stream.name) stopped: \(reason)", metadata: [
             "event": "publish_stopped", "stream": "\(stream.name)", "reason": "\(reason)"])
-        Task { [coordinator, logger] in
-            do { try await coordinator.stopped(stream: stream.name, reason: reason) } catch {
-                logger.warning("could not tell the coordinator that \(stream.name) is offline: \(error)", metadata: ["stream": "\(stream.name)"])
-            }
-        }
+        let name = stream.name
+        enqueue("that \(name) is offline") { [coordinator] in try await coordinator.stopped(stream: name, reason: reason) }
     }
 }
 
@@ -124,6 +146,7 @@ final class IngestStream: RTMPPublishSink {
         let seal = ChunkSealed(stream: name, seq: chunk.seq, firstTimestampMs: chunk.firstTimestamp, lastTimestampMs: chunk.lastTimestamp,
                                size: UInt64(chunk.size), sha256: chunk.digest, chain: chunk.chain, signature: signature)
         live.seal(SealedChunk(seal: seal, bytes: ByteBuffer(bytes: chunk.bytes)))
+        owner.report(seal)
         owner.logger.debug("chunk \(chunk.seq) of \(name) sealed: \(chunk.size) bytes", metadata: [
             "event": "chunk_sealed", "stream": "\(name)", "chunk": "\(chunk.seq)"])
     }

@@ -94,6 +94,10 @@ check "every chunk's SHA-256 and chain value verified" bash -c '
 openssl x509 -in "$PKI/server.pem" -pubkey -noout >"$WORK/host-pub.pem"
 check "the last chain value carries the host key's signature (openssl dgst -verify)" \
     quiet openssl dgst -sha256 -verify "$WORK/host-pub.pem" -signature "$WORK/sub/signature.der" "$WORK/sub/chain.bin"
+sql() { python3 -c 'import sqlite3, sys; print("\n".join("|".join(map(str, r)) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])))' "$WORK/state/coordinator.db" "$1"; }
+LAST=$(grep "^chunk " "$WORK/subscriber.log" | tail -1 | cut -d' ' -f2)
+check "the coordinator recorded the digests of every sealed chunk, 1 to $LAST" wait_until 5 eval \
+    '[[ "$(sql "SELECT count(*), max(seq) FROM chunks WHERE stream = '"'main'"' AND length(sha256) = 64 AND length(signature) > 100")" == "$LAST|$LAST" ]]'
 check "after the publisher ended, the stream is offline" wait_until 10 eval '[[ "$(state_of main)" == offline ]]'
 check "the ingest logged publish_stopped" grep -q "event=publish_stopped reason=unpublished stream=main" "$WORK/ingest.log"
 
