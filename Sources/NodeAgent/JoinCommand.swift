@@ -1,9 +1,11 @@
 import ArgumentParser
 import CoordinatorCore
 import Foundation
+import Logging
 import StreamrConfig
 import StreamrDaemon
 import StreamrRPC
+import StreamrSystemd
 import StreamrTLS
 import StreamrWire
 
@@ -70,6 +72,14 @@ struct JoinCommand: AsyncParsableCommand {
         // The service runs as user streamr: it gets the files (when joining as root on a real install).
         let owner = getpwnam("streamr").map { ($0.pointee.pw_uid, $0.pointee.pw_gid) }
         try files.save(identity, key: key, certificate: certificate, ca: ca, owner: getuid() == 0 ? owner : nil)
+        // For `journalctl -t streamr-node STREAMR_EVENT=joined` (the terminal gets the lines below).
+        if StreamrLogging.journalReachable(at: StreamrLogging.journalSocketPath) {
+            let journal = Logger(label: "streamr-node") { label in
+                StreamrLogging.makeHandler(label: label, identifier: "streamr-node", destination: .journal)
+            }
+            journal.notice("joined \(join.host):\(join.port) as \(response.nodeID)", metadata: [
+                "event": "joined", "node": "\(response.nodeID)", "stream": "\(join.stream)"])
+        }
         print("joined \(join.host) as \(response.nodeID) (\(displayName)), relaying \(identity.streams.joined(separator: ", "))")
         print("next: systemctl enable --now streamr-node")
     }
