@@ -1,4 +1,5 @@
 import FLV
+import NIOConcurrencyHelpers
 import NIOCore
 import StreamrHTTP
 
@@ -11,39 +12,103 @@ public enum HTTPFLV {
     /// Counts what one HTTP-FLV viewer was sent (for a node's heartbeats).
     public typealias Meter = @Sendable (_ bytes: Int) -> Void
 
-    public static func response(for stream: LiveStream, maxQueuedBytes: Int = 8 << 20,
-                                meter: Meter? = nil, onStart: (@Sendable () -> Void)? = nil,
+    public static func response(for stream: LiveStream, meter: Meter? = nil, onStart: (@Sendable () -> Void)? = nil,
                                 onEnd: (@Sendable () -> Void)? = nil) -> HTTPResponse {
         HTTPResponse(status: .ok, headers: [
             "Content-Type": contentType, "Cache-Control": "no-cache, no-store", "Access-Control-Allow-Origin": "*",
         ], body: .stream { writer in
-            let queue = LiveQueue(wantsChunks: false, maxBytes: maxQueuedBytes)
             onStart?()
             defer { onEnd?() }
             let header = ByteBuffer(bytes: FLVFileHeader(hasAudio: true, hasVideo: true).serialized())
-            guard stream.add(queue) != nil else { return }
-            // If the viewer's connection fails mid-write, stop receiving.
-            defer { stream.remove(queue); queue.cancel() }
             try await writer.write(header)
             meter?(header.readableBytes)
-            while true {
-                let items = await queue.next()
-                if items.isEmpty { return }
-                var out: [ByteBuffer] = []
-                var ended = false
-                for item in items {
-                    switch item {
-                    case .event(.frame(let frame)): out.append(frame.flv)
-                    case .event(.ended): ended = true
-                    default: break  // lagged: the queue already skipped to a keyframe
+            let viewer = HTTPFLVViewer(writer: writer, meter: meter)
+            guard stream.add(viewer) != nil else { return }
+            defer { stream.remove(viewer) }
+            // Until the stream ends or the viewer leaves; frames go out from the stream's flushes.
+            writer.onClose { viewer.finish() }
+            await viewer.ended()
+        })
+    }
+}
+
+/// An HTTP-FLV viewer: frames are written straight to its connection at each flush (the same
+/// bytes as the publisher's tags); a viewer whose socket is not writable (4 MiB queued) skips
+/// to the next keyframe, as RTMP players do.
+final class HTTPFLVViewer: LiveViewer {
+    let wantsChunks = false
+    private let writer: HTTPBodyWriter
+    private let meter: HTTPFLV.Meter?
+    private let state = NIOLockedValueBox(State())
+
+    struct State {
+        var skipping = false
+        var sawVideo = false
+        var pending: [ByteBuffer] = []
+        var ended = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    init(writer: HTTPBodyWriter, meter: HTTPFLV.Meter?) { self.writer = writer; self.meter = meter }
+
+    func deliver(_ event: LiveEvent) {
+        switch event {
+        case .frame(let frame):
+            state.withLockedValue { s in
+                if frame.isVideo { s.sawVideo = true }
+                if !frame.isHeader {
+                    if s.skipping {
+                        guard frame.isKeyframe || (!s.sawVideo && !frame.isVideo) else { return }
+                        s.skipping = false
+                    }
+                    if !writer.isWritable {
+                        s.skipping = true
+                        s.pending.removeAll()
+                        return
                     }
                 }
-                if !out.isEmpty {
-                    try await writer.write(contentsOf: out)
-                    meter?(out.reduce(0) { $0 + $1.readableBytes })
-                }
-                if ended { return }
+                s.pending.append(frame.flv)
             }
-        })
+        case .ended:
+            state.withLockedValue { $0.ended = true }
+        case .sealed, .chunk:
+            break
+        }
+    }
+
+    func flush() {
+        let (buffers, waiter) = state.withLockedValue { s -> ([ByteBuffer], CheckedContinuation<Void, Never>?) in
+            defer { s.pending.removeAll(keepingCapacity: true) }
+            let waiter = s.ended ? s.waiter : nil
+            if waiter != nil { s.waiter = nil }
+            return (s.pending, waiter)
+        }
+        if !buffers.isEmpty {
+            writer.writeNow(buffers)
+            meter?(buffers.reduce(0) { $0 + $1.readableBytes })
+        }
+        waiter?.resume()
+    }
+
+    /// Returns once the stream has ended (after its last frames were handed to the socket).
+    func ended() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLockedValue { s -> Bool in
+                if s.ended { return true }
+                s.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// The response is over (the viewer left): wake a waiting `ended()`.
+    func finish() {
+        let waiter = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+            s.ended = true
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
     }
 }

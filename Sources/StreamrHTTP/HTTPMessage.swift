@@ -87,8 +87,29 @@ public struct HTTPResponse: Sendable {
 /// Writes a streaming body; each write waits while the client is not keeping up.
 public struct HTTPBodyWriter: Sendable {
     let outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    let channel: any Channel
     public func write(_ buffer: ByteBuffer) async throws {
         try await outbound.write(.body(.byteBuffer(buffer)))
+    }
+
+    /// Live media: writes straight on the connection's event loop and returns at once (one hop
+    /// for the batch, no task per write). The caller keeps its own lag policy with `isWritable`,
+    /// and must not interleave this with the awaiting `write`s.
+    public func writeNow(_ buffers: [ByteBuffer]) {
+        guard !buffers.isEmpty else { return }
+        let channel = self.channel
+        channel.eventLoop.execute {
+            for buffer in buffers { channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil) }
+            channel.flush()
+        }
+    }
+
+    /// False while the client is behind (over the high water mark of queued bytes).
+    public var isWritable: Bool { channel.isWritable }
+
+    /// Runs `body` when the client has gone (for a producer that writes with `writeNow`).
+    public func onClose(_ body: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in body() }
     }
 
     /// Several buffers with one flush.

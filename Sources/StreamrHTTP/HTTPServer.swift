@@ -30,6 +30,8 @@ public final class HTTPServer: ListeningServer {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // A live viewer with 4 MiB queued is behind: it skips to the next keyframe.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -79,7 +81,7 @@ public final class HTTPServer: ListeningServer {
                         let response = bodyBytes > limits.maxRequestBody
                             ? HTTPResponse.text(.payloadTooLarge, "request body over \(limits.maxRequestBody) bytes\n")
                             : await handler(request)
-                        let keepAlive = try await write(response, for: request, head: h, to: outbound)
+                        let keepAlive = try await write(response, for: request, head: h, to: outbound, channel: connection.channel)
                         if !keepAlive { return }
                     }
                 }
@@ -93,7 +95,7 @@ public final class HTTPServer: ListeningServer {
 
     /// Writes `response`; returns whether the connection may serve another request.
     private func write(_ response: HTTPResponse, for request: HTTPRequest, head: HTTPRequestHead,
-                       to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws -> Bool {
+                       to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, channel: any Channel) async throws -> Bool {
         var headers = response.headers
         headers.replaceOrAdd(name: "Server", value: "streamr")
         var keepAlive = head.isKeepAlive
@@ -109,7 +111,7 @@ public final class HTTPServer: ListeningServer {
             if head.version.minor == 0 { keepAlive = false; headers.replaceOrAdd(name: "Connection", value: "close") }
             try await outbound.write(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers)))
             if head.method != .HEAD {
-                try await produce(HTTPBodyWriter(outbound: outbound))
+                try await produce(HTTPBodyWriter(outbound: outbound, channel: channel))
             }
             try await outbound.write(.end(nil))
         }
