@@ -106,7 +106,7 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
     private let delegate: any RTMPServerDelegate
     private var logger: Logger
     private var sink: (any RTMPPublishSink)?
-    private var player: (stream: LiveStream, viewer: RTMPPlayer)?
+    private var player: (stream: LiveStream, viewer: DirectViewer)?
     private var context: ChannelHandlerContext?
     private var closing = false
 
@@ -205,76 +205,24 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
         }
         perform(connection.session.acceptPlay(), context: context)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let viewer = RTMPPlayer(channel: context.channel) {
-            // The publisher went away: Stream EOF and UnpublishNotify, then the player may leave.
-            let handler = bound.value
-            guard let context = handler.context else { return }
-            handler.player = nil
-            handler.perform(handler.connection.session.streamEnded(), context: context)
-        }
+        let channel = context.channel
+        let viewer = DirectViewer(bytes: { $0.rtmp }, isWritable: { channel.isWritable }, send: { buffers in
+            channel.eventLoop.execute {
+                for buffer in buffers { channel.write(buffer, promise: nil) }
+                channel.flush()
+            }
+        }, onEnded: {
+            // The publisher went away: Stream EOF and UnpublishNotify (after the last frames).
+            channel.eventLoop.execute {
+                let handler = bound.value
+                guard let context = handler.context else { return }
+                handler.player = nil
+                handler.perform(handler.connection.session.streamEnded(), context: context)
+            }
+        })
         player = (stream, viewer)
         if stream.add(viewer) == nil {
             viewer.deliver(.ended)
-        }
-    }
-}
-
-/// A player as a viewer: frames go to its channel (the same bytes for every player), written
-/// together at each flush with one hop to the player's event loop; a player whose socket is
-/// not writable (4 MiB queued) skips to the next keyframe.
-final class RTMPPlayer: LiveViewer {
-    let wantsChunks = false
-    private let channel: any Channel
-    private let onEnded: @Sendable () -> Void
-    private let state = NIOLockedValueBox(State())
-
-    struct State {
-        var skipping = false
-        var sawVideo = false
-        var pending: [ByteBuffer] = []
-        var ended = false
-    }
-
-    init(channel: any Channel, onEnded: @escaping @Sendable () -> Void) {
-        self.channel = channel; self.onEnded = onEnded
-    }
-
-    func deliver(_ event: LiveEvent) {
-        switch event {
-        case .frame(let frame):
-            state.withLockedValue { s in
-                if frame.isVideo { s.sawVideo = true }
-                if !frame.isHeader {
-                    if s.skipping {
-                        guard frame.isKeyframe || (!s.sawVideo && !frame.isVideo) else { return }
-                        s.skipping = false
-                    }
-                    if !channel.isWritable {
-                        s.skipping = true
-                        s.pending.removeAll()
-                        return
-                    }
-                }
-                s.pending.append(frame.rtmp)
-            }
-        case .ended:
-            state.withLockedValue { $0.ended = true }
-        case .sealed, .chunk:
-            break
-        }
-    }
-
-    func flush() {
-        let (buffers, ended) = state.withLockedValue { s -> ([ByteBuffer], Bool) in
-            defer { s.pending.removeAll(keepingCapacity: true); s.ended = false }
-            return (s.pending, s.ended)
-        }
-        guard !buffers.isEmpty || ended else { return }
-        let channel = self.channel, onEnded = self.onEnded
-        channel.eventLoop.execute {
-            for buffer in buffers { channel.write(buffer, promise: nil) }
-            channel.flush()
-            if ended { onEnded() }
         }
     }
 }
