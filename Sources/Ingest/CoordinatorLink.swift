@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StreamrRPC
+import StreamrTLS
 import StreamrWire
 
 /// The ingest's questions and reports to the coordinator, over its local control socket
@@ -29,7 +30,7 @@ public struct CoordinatorLink: Sendable {
 
     /// A sealed chunk's digests (hex), for the coordinator and, through it, the validator.
     public func chunk(_ seal: ChunkSealed) async throws {
-        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        let hex = SHA256Digest.hex
         _ = try await admin(["publish", "chunk"], [
             "stream": seal.stream, "seq": "\(seal.seq)", "first_ms": "\(seal.firstTimestampMs)", "last_ms": "\(seal.lastTimestampMs)",
             "size": "\(seal.size)", "sha256": hex(seal.sha256), "chain": hex(seal.chain), "signature": hex(seal.signature),

@@ -18,7 +18,6 @@ final class HLSFeed: Sendable {
         var headers = SequenceHeaders()
         var chunkHeaders: [UInt64: SequenceHeaders] = [:]
         var lastSeq: UInt64?
-        var failures = 0
     }
 
     func header(_ tag: FLVTag, kind: TagKind) {
@@ -45,12 +44,11 @@ final class HLSFeed: Sendable {
         let tags: [FLVTag]
         do { tags = try parser.feed(bytes); try parser.finish() } catch { return "\(error)" }
         return state.withLockedValue { s -> String? in
-            guard let headers = s.chunkHeaders.removeValue(forKey: seq) ?? Optional(s.headers) else { return nil }
+            let headers = s.chunkHeaders.removeValue(forKey: seq) ?? s.headers
             if let last = s.lastSeq, seq != last + 1 { s.muxer.markDiscontinuity() }
             let discontinuity = s.lastSeq.map { seq != $0 + 1 } ?? false
             let segment: [UInt8]
             do { segment = try s.muxer.segment(tags: tags, headers: headers) } catch {
-                s.failures += 1
                 return "\(error)"
             }
             s.lastSeq = seq
@@ -63,8 +61,6 @@ final class HLSFeed: Sendable {
             return nil
         }
     }
-
-    func end() { state.withLockedValue { $0.playlist.ended = true } }
 
     /// The playlist, once there is a segment.
     func playlist() -> String? {

@@ -24,8 +24,6 @@ public final class RelayedStream: Sendable {
         var previousChain: [UInt8]?
         var lastVerified: UInt64 = 0
         var lastChunkSeq: UInt64 = 0
-        var verified = 0
-        var rejected = 0
         var lastMediaMs: Int64 = 0
     }
 
@@ -43,7 +41,6 @@ public final class RelayedStream: Sendable {
 
     public var lastVerifiedChunk: UInt64 { state.withLockedValue { $0.lastVerified } }
     public var lastChunkSeq: UInt64 { state.withLockedValue { $0.lastChunkSeq } }
-    public var counts: (verified: Int, rejected: Int) { state.withLockedValue { ($0.verified, $0.rejected) } }
 
     /// Receiving media now (a tag within `windowMs`): what heartbeats report as relayed.
     public func isReceiving(nowMs: Int64, windowMs: Int64 = 15_000) -> Bool {
@@ -112,7 +109,7 @@ public final class RelayedStream: Sendable {
     /// not see whole (the next chunk's chain is checked from it).
     func sealed(_ seal: ChunkSealed, host: Certificate?) -> Outcome {
         guard let host, host.verifies(signature: seal.signature, of: seal.chain) else {
-            state.withLockedValue { s in s.rejected += 1; s.previousChain = nil; _ = s.assembling.removeValue(forKey: seal.seq) }
+            state.withLockedValue { s in s.previousChain = nil; _ = s.assembling.removeValue(forKey: seal.seq) }
             return .rejected("chunk \(seal.seq): the chain value is not signed by the host's key")
         }
         let (bytes, previous) = state.withLockedValue { s -> ([UInt8]?, [UInt8]?) in
@@ -131,13 +128,9 @@ public final class RelayedStream: Sendable {
                 guard hash(bytes) == seal.sha256 else { throw ChunkCheck("SHA-256 differs from the ingest's digest") }
             }
         } catch {
-            state.withLockedValue { $0.rejected += 1 }
             return .rejected("chunk \(seal.seq): \(error)")
         }
-        state.withLockedValue { s in
-            s.lastVerified = seal.seq
-            s.verified += 1
-        }
+        state.withLockedValue { $0.lastVerified = seal.seq }
         live.seal(SealedChunk(seal: seal, bytes: ByteBuffer(bytes: bytes)))
         live.flush()
         hls.add(seq: seal.seq, bytes: bytes, firstMs: seal.firstTimestampMs, lastMs: seal.lastTimestampMs)

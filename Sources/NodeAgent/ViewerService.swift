@@ -5,6 +5,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import StreamrHTTP
+import StreamrTLS
 
 /// Viewer HTTP on 8935: HTTP-FLV (`/live/<stream>.flv`), raw verified chunks
 /// (`/chunks/<stream>/<seq>`), and `/healthz`. It counts viewers and bytes served per stream for
@@ -105,7 +106,7 @@ final class ViewerService: Sendable {
         count(chunk.bytes.readableBytes, stream: name)
         return HTTPResponse(status: .ok, headers: [
             "Content-Type": "application/octet-stream",
-            "X-Streamr-Chunk-SHA256": chunk.seal.sha256.map { String(format: "%02x", $0) }.joined(),
+            "X-Streamr-Chunk-SHA256": SHA256Digest.hex(chunk.seal.sha256),
             "Cache-Control": "public, max-age=60",
         ], body: .bytes(chunk.bytes))
     }
