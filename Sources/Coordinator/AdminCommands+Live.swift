@@ -1,5 +1,7 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrWire
 
 /// Commands the ingest sends over the control socket (stream keys and publish state), and
@@ -80,7 +82,7 @@ extension AdminService {
             let percent = Double(entry.uptimeMs) * 100 / Double(window * 1000)
             return ["\(entry.rank)", entry.node, nodes[entry.node]?.displayName ?? "?", entry.streams.joined(separator: ","),
                     Leaderboard.formatDuration(ms: entry.uptimeMs), "\(entry.uptimeMs / 1000)",
-                    String(format: "%.1f", percent), "\(activity[entry.node]?.bytesServed ?? 0)"]
+                    TextFormat.fixed(percent, places: 1), "\(activity[entry.node]?.bytesServed ?? 0)"]
         }
         return AdminResponse(columns: ["rank", "node_id", "display_name", "streams", "uptime", "uptime_seconds", "uptime_percent",
                                        "bytes_served"],

@@ -1,5 +1,7 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import StreamrRPC
 import StreamrWire
@@ -122,8 +124,6 @@ struct Arguments {
 /// Times in listings: UTC, to the second, sortable.
 enum TimeText {
     static func format(_ unixSeconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(unixSeconds)))
+        TextFormat.timestamp(unixSeconds: unixSeconds)
     }
 }

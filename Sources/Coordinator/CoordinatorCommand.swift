@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrConfig
 import StreamrDaemon
 import StreamrHTTP
@@ -62,7 +63,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                 if let online = try? admin.nodesOnline() { items.append(StatusItem("nodes_online", "\(online)")) }
                 if let streams = try? store.streams() { items.append(StatusItem("live_streams", "\(streams.filter(\.live).count)")) }
                 items.append(StatusItem("sessions", "\(sessions.openCount)"))
-                items.append(StatusItem("heartbeats_per_second", String(format: "%.1f", sessions.heartbeatsPerSecond())))
+                items.append(StatusItem("heartbeats_per_second", TextFormat.fixed(sessions.heartbeatsPerSecond(), places: 1)))
                 return items
             }
             try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
@@ -78,7 +79,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         private func openStore(_ daemon: Daemon) throws -> CoordinatorStore {
             let path = daemon.config.string("database", default: daemon.stateDirectory + "/coordinator.db")
             do {
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                try FileManager.default.createDirectory(atPath: TextFormat.directory(of: path),
                                                         withIntermediateDirectories: true)
                 let store = try CoordinatorStore(path: path)
                 // Sessions a crashed run left open end at their last heartbeat.
@@ -95,7 +96,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         private func endpoints(_ daemon: Daemon) throws -> PublicEndpoints {
             let listenRPC = HostPort.parse(daemon.config.string("listen_rpc", default: "0.0.0.0:7443"))
             return PublicEndpoints(
-                host: daemon.config.string("public_host", default: ProcessInfo.processInfo.hostName),
+                host: daemon.config.string("public_host", default: TextFormat.hostName),
                 rtmpPort: try daemon.config.int("public_rtmp_port", default: 1935, range: 1...65535),
                 rpcPort: try daemon.config.int("public_rpc_port", default: listenRPC.map { $0.port > 0 ? $0.port : 7443 } ?? 7443,
                                                range: 1...65535),
@@ -120,7 +121,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         public func run() throws {
             var names = hostnames
             if names.isEmpty {
-                names = [ProcessInfo.processInfo.hostName, "localhost"]
+                names = [TextFormat.hostName, "localhost"]
             }
             let ips = ipAddresses.isEmpty ? ["127.0.0.1", "::1"] : ipAddresses
             let pki = HostPKI(directory: directory)

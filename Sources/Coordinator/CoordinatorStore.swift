@@ -1,5 +1,6 @@
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrStore
 
 /// The coordinator's durable state: streams, invites and nodes, in one SQLite database

@@ -1,5 +1,7 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import StreamrHTTP
@@ -129,7 +131,7 @@ public struct PublicHTTP: Sendable {
         }
         metric("streamr_nodes_online", "gauge", "Nodes connected with a heartbeat within 3 intervals.", [("", "\(online.count)")])
         metric("streamr_heartbeats_per_second", "gauge", "Heartbeats accepted per second over the last 10 s.",
-               [("", String(format: "%.1f", sessions.heartbeatsPerSecond()))])
+               [("", TextFormat.fixed(sessions.heartbeatsPerSecond(), places: 1))])
         metric("streamr_heartbeats_total", "counter", "Heartbeats accepted (committed) since start.", [("", "\(counts.accepted)")])
         metric("streamr_heartbeat_commits_total", "counter", "Group commits of heartbeats since start.", [("", "\(counts.commits)")])
         metric("streamr_sessions", "gauge", "Node sessions open now.", [("", "\(sessions.openCount)")])

@@ -1,6 +1,8 @@
+import StreamrConfig
 import ArgumentParser
 import NIOCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrDaemon
 import StreamrRPC
 import StreamrWire
@@ -89,7 +91,7 @@ public enum CtlError: Error, CustomStringConvertible {
 /// Runs a subcommand body, printing CtlErrors as `streamrctl: message` with their exit code.
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do { try await body() } catch let error as CtlError {
-        FileHandle.standardError.write(Data("streamrctl: \(error)\n".utf8))
+        TextFormat.printError("streamrctl: \(error)\n")
         throw ExitCode(error.exitCode)
     }
 }

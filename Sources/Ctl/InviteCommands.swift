@@ -1,5 +1,7 @@
+import StreamrConfig
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `streamrctl invite ...`: join lines for friends' nodes.
 struct InviteCommand: AsyncParsableCommand {
@@ -24,7 +26,7 @@ struct InviteCommand: AsyncParsableCommand {
                     print(AdminOutput.show(response, json: true))
                 } else {
                     let line = response.columns.firstIndex(of: "join_line").flatMap { response.rows.first?[$0] } ?? ""
-                    FileHandle.standardError.write(Data("\(response.message); on the friend's machine run:\n".utf8))
+                    TextFormat.printError("\(response.message); on the friend's machine run:\n")
                     print(line)
                 }
             }

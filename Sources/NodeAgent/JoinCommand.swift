@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import StreamrConfig
 import StreamrDaemon
@@ -39,7 +40,7 @@ struct JoinCommand: AsyncParsableCommand {
             fail(1, "this machine has already joined as \(current); run `streamr-node leave` first (or add --force)")
         }
         let key = try PrivateKey.generate()
-        let displayName = name ?? ProcessInfo.processInfo.hostName
+        let displayName = name ?? TextFormat.hostName
         let csr = try CertificateSigningRequest(key: key, commonName: displayName)
         let pipeline = RPCPipeline(tls: try TLSContext(.client(pinnedCAKeySHA256: join.caPinBytes)))
         let answer: Envelope.Body
@@ -85,8 +86,8 @@ struct JoinCommand: AsyncParsableCommand {
     }
 
     private func fail(_ code: Int32, _ message: String) -> Never {
-        FileHandle.standardError.write(Data("streamr-node join: \(message)\n".utf8))
-        Foundation.exit(code)
+        TextFormat.printError("streamr-node join: \(message)\n")
+        Glibc.exit(code)
     }
 }
 

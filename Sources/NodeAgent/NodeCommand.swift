@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import LiveMedia
 import Logging
 import ServiceLifecycle
@@ -83,7 +84,7 @@ public struct NodeCommand: AsyncParsableCommand {
 
         /// `upload_cap`: bits per second with an optional k/M/G suffix (e.g. 50M); 0 or absent: no cap.
         static func uploadCap(_ config: ConfigFile) throws -> UInt64 {
-            let text = config.string("upload_cap", default: "0").trimmingCharacters(in: .whitespaces)
+            let text = config.string("upload_cap", default: "0").trimmingWhitespace()
             let units: [Character: UInt64] = ["k": 1_000, "K": 1_000, "m": 1_000_000, "M": 1_000_000, "g": 1_000_000_000, "G": 1_000_000_000]
             var number = text, factor: UInt64 = 1
             if let last = text.last, let unit = units[last] { number = String(text.dropLast()); factor = unit }
@@ -99,7 +100,7 @@ public struct NodeCommand: AsyncParsableCommand {
             let now = NodeStore.nowMs()
             let relayed = relays.all.filter { $0.isReceiving(nowMs: now) }
             let served = viewers.bytesServedTotals().values.reduce(0, +)
-            let midnight = Int64(Calendar(identifier: .gregorian).startOfDay(for: Date()).timeIntervalSince1970 * 1000)
+            let midnight = TextFormat.localMidnight(unixSeconds: now / 1000) * 1000
             let uptime = ((try? store.connectedMs(since: midnight, nowMs: now)) ?? 0) / 1000
             return [
                 StatusItem("node_id", identity.nodeID),
@@ -109,7 +110,7 @@ public struct NodeCommand: AsyncParsableCommand {
                 StatusItem("viewers", "\(relays.all.reduce(0) { $0 + $1.live.viewerCount })"),
                 StatusItem("bytes_served", "\(served)"),
                 StatusItem("upload_bps", "\(viewers.uploadBps())"),
-                StatusItem("uptime_today", String(format: "%dh %02dm", uptime / 3600, (uptime % 3600) / 60)),
+                StatusItem("uptime_today", "\(uptime / 3600)h \(TextFormat.padded((uptime % 3600) / 60, width: 2))m"),
                 StatusItem("earnings_this_period", "not reported by the coordinator yet"),
             ]
         }

@@ -1,5 +1,7 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrTLS
 
 /// What joining gave this node, kept in its state directory: `identity.conf` (who it is and
@@ -37,9 +39,9 @@ public struct NodeIdentity: Sendable, Equatable {
     static func parse(_ text: String) throws -> NodeIdentity {
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingWhitespace()
             guard !trimmed.isEmpty, !trimmed.hasPrefix("#"), let eq = trimmed.firstIndex(of: "=") else { continue }
-            fields[trimmed[..<eq].trimmingCharacters(in: .whitespaces)] = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            fields[trimmed[..<eq].trimmingWhitespace()] = trimmed[trimmed.index(after: eq)...].trimmingWhitespace()
         }
         func need(_ key: String) throws -> String {
             guard let value = fields[key], !value.isEmpty else { throw NodeSetupError("\(fileName): `\(key)` is missing; join again") }
@@ -82,7 +84,7 @@ public struct NodeFiles: Sendable {
         guard isJoined else { return nil }
         let read = { (path: String) throws -> String in
             do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw NodeSetupError("cannot read \(path): \(error.localizedDescription); join again")
+                throw NodeSetupError("cannot read \(path): \(error); join again")
             }
         }
         let identity = try NodeIdentity.parse(try read(identityPath))
@@ -117,7 +119,7 @@ public struct NodeFiles: Sendable {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
         guard fd >= 0 else { throw NodeSetupError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         fsync(fd)
         close(fd)
         guard written == bytes.count else { throw NodeSetupError("cannot write \(temporary)") }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrStore
 
 /// The node's local state in SQLite (`<state_directory>/node.db`), so a restart resumes:

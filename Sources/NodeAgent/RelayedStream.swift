@@ -1,5 +1,6 @@
 import FLV
-import Foundation
+import FoundationEssentials
+import Glibc
 import LiveMedia
 import NIOConcurrencyHelpers
 import NIOCore

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -33,7 +34,7 @@ public struct Daemon: Sendable {
         // The configuration is read before logging starts so that its log_level applies;
         // its errors are reported once logging is up.
         let loaded = Result {
-            try options.loadConfig(defaultPath: "/etc/streamr/\(name.replacingOccurrences(of: "streamr-", with: "")).conf",
+            try options.loadConfig(defaultPath: "/etc/streamr/\(name.hasPrefix("streamr-") ? String(name.dropFirst(8)) : name).conf",
                                    known: settings.union(Self.commonSettings))
         }
         let configured = (try? loaded.get())?.string("log_level", default: "info") ?? "info"
@@ -76,7 +77,7 @@ public struct Daemon: Sendable {
     /// Binds an RPC listener; a configured Unix socket gets its directory and mode 0660, group `streamr`.
     public func bind(_ address: ListenAddress, pipeline: RPCPipeline) async throws -> RPCServer {
         if case .unix(let path) = address {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+            try FileManager.default.createDirectory(atPath: TextFormat.directory(of: path),
                                                     withIntermediateDirectories: true)
         }
         let server: RPCServer

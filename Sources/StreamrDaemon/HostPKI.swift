@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrTLS
 
 /// The host's CA and the server certificate its daemons present, as files:
@@ -52,7 +53,7 @@ public struct HostPKI: Sendable {
 
     private func read(_ path: String) throws -> String {
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw PKIError("cannot read \(path): \(error.localizedDescription) (create the host CA with `streamr-coordinator init-pki`)")
+            throw PKIError("cannot read \(path): \(error) (create the host CA with `streamr-coordinator init-pki`)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import CSQLite
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One SQLite connection, safe to share between threads and tasks.
 ///
@@ -17,7 +18,7 @@ public final class Database: @unchecked Sendable {
     /// The path given to `init`.
     public let path: String
     let connection: OpaquePointer
-    private let lock = NSRecursiveLock()
+    private let lock = RecursiveLock()
     private var transactionDepth = 0
 
     /// Opens (creating if missing) the database at `path` (":memory:" for a private
