@@ -86,17 +86,27 @@ let package = Package(
 
         // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
-            "FLV", "RTMP", "StreamrWire", "StreamrHTTP", "StreamrRPC",
+            "FLV", "RTMP", "StreamrWire", "StreamrHTTP", "StreamrRPC", "StreamrConfig",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // The one relay core: subscription server and client, chunk checks against the host's
+        // signing key, and a stream as a relay receives it (ingest, node and validator use it).
+        .target(name: "Relay", dependencies: [
+            "LiveMedia", "FLV", "StreamrWire", "StreamrRPC", "StreamrTLS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // One module per daemon, and the CLI.
         .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
-        .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "FLV", "RTMP"]),
-        .target(name: "Validator", dependencies: daemonDeps),
-        .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "FLV", "HLS", "CoordinatorCore"]),
+        .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "RTMP"]),
+        .target(name: "Validator", dependencies: daemonDeps + ["Relay"]),
+        .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "HLS", "CoordinatorCore"]),
         .target(name: "Ctl", dependencies: daemonDeps),
 
         // Thin executables.
@@ -143,10 +153,13 @@ let package = Package(
         .testTarget(name: "FLVTests", dependencies: ["FLV", "StreamrTLS"]),
         // StreamrTLS only for SHA-256, injected into the FLV chunker that cuts the test streams.
         .testTarget(name: "LiveMediaTests", dependencies: [
-            "LiveMedia", "FLV", "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
+            "LiveMedia", "FLV", "RTMP", "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FLV", "StreamrTLS", "StreamrWire"]),
+        .testTarget(name: "RelayTests", dependencies: [
+            "Relay", "LiveMedia", "FLV", "StreamrTLS", "StreamrWire", "StreamrRPC",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
