@@ -46,8 +46,7 @@ public struct Daemon: Sendable {
         do {
             config = try loaded.get()
             if Logger.Level(rawValue: configured) == nil {
-                throw ConfigError(source: config.source, line: config.line(of: "log_level") ?? 0,
-                                  message: "`log_level` must be one of trace, debug, info, notice, warning, error, critical, got `\(configured)`")
+                throw config.error("log_level", "`log_level` must be one of trace, debug, info, notice, warning, error, critical, got `\(configured)`")
             }
         } catch {
             // On stderr, ArgumentParser prints the error itself; the journal needs its own entry.
@@ -68,8 +67,7 @@ public struct Daemon: Sendable {
         let text = config.string(key, default: fallback)
         if text.hasPrefix("/") { return .unix(path: text) }
         guard let hostPort = HostPort.parse(text) else {
-            throw ConfigError(source: config.source, line: config.line(of: key) ?? 0,
-                              message: "`\(key)` must be host:port or an absolute socket path, got `\(text)`")
+            throw config.error(key, "`\(key)` must be host:port (port 0-65535) or an absolute socket path, got `\(text)`")
         }
         return .tcp(host: hostPort.host, port: hostPort.port)
     }
@@ -95,9 +93,9 @@ public struct Daemon: Sendable {
     }
 
     /// Binds an HTTP listener (viewer routing, health, metrics, media).
-    public func bindHTTP(_ address: ListenAddress) async throws -> HTTPServer {
+    public func bindHTTP(_ address: ListenAddress, limits: HTTPLimits = HTTPLimits()) async throws -> HTTPServer {
         do {
-            return try await HTTPServer.bind(address, logger: logger)
+            return try await HTTPServer.bind(address, limits: limits, logger: logger)
         } catch {
             logger.critical("cannot listen on \(address): \(error)", metadata: ["event": "listen_failed"])
             throw error
@@ -153,6 +151,15 @@ public struct HTTPService: Service {
             try await cancelWhenGracefulShutdown { try await server.run(handler: handler) }
         } catch is CancellationError {
         }
+    }
+}
+
+/// Keeps a daemon-to-daemon link up until graceful shutdown.
+public struct LinkService: Service {
+    let link: PersistentLink
+    public init(link: PersistentLink) { self.link = link }
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await link.run() }
     }
 }
 
