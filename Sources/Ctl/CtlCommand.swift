@@ -22,7 +22,7 @@ public struct CtlCommand: AsyncParsableCommand {
         """,
         version: StreamrVersion.current,
         subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self, NodesCommand.self,
-                      LeaderboardCommand.self])
+                      LeaderboardCommand.self, PauseCommand.self, ResumeCommand.self, BackupCommand.self])
 
     public init() {}
 }
@@ -117,7 +117,7 @@ public enum StatusView {
                 ("software", .string(status.software)),
                 ("role", .string("\(status.role)")),
                 ("uptime_seconds", .uint(status.uptimeSeconds)),
-                ("items", .object(status.items.map { ($0.key, .string($0.value)) })),
+                ("items", .object(status.items.map { ($0.key, JSON.typed($0.value, $0.type)) })),
             ]).render()
         }
         return Table.renderPairs([("software", status.software), ("role", "\(status.role)"),

@@ -14,7 +14,8 @@ struct InviteCommand: AsyncParsableCommand {
             abstract: "Create an invite and print the one line a friend runs to join.",
             discussion: "Only the join line goes to stdout (so `LINE=$(streamrctl invite create main)` works); the summary goes to stderr.")
         @Argument(help: "Stream the node will carry.") var stream: String
-        @Option(help: ArgumentHelp("How many nodes may join with it (default 1).", valueName: "n")) var uses: String?
+        // Unconditional, so `--uses -1` reaches the coordinator and is refused with a reason.
+        @Option(parsing: .unconditional, help: ArgumentHelp("How many nodes may join with it (default 1).", valueName: "n")) var uses: String?
         @Option(help: ArgumentHelp("Lifetime, e.g. 30m, 24h, 7d (default 24h).", valueName: "duration")) var expires: String?
         @OptionGroup var connection: ConnectionOptions
 
