@@ -84,7 +84,11 @@ public enum PeriodClose {
     public static func close(_ facts: StreamPeriodFacts, rules: EarningsRules = EarningsRules(),
                              closedAtMs: Int64) throws -> PeriodEarnings {
         let span = facts.period.span
-        guard facts.poolPerPeriodMinor >= 0 else { throw EarningsError("a pool cannot be negative") }
+        guard (0...1_000_000_000_000_000).contains(facts.poolPerPeriodMinor) else { throw EarningsError("pool \(facts.poolPerPeriodMinor) is outside 0–10^15 minor units") }
+        let aligned = facts.period.alignedSpan
+        guard aligned.startMs <= span.startMs, span.endMs <= aligned.endMs, !span.isEmpty else {
+            throw EarningsError("period \(span) does not lie within its aligned period \(aligned)")
+        }
         let pool = facts.period.poolMinor(ofFullPeriod: facts.poolPerPeriodMinor)
         var evaluated: [(facts: NodePeriodFacts, flags: [FraudFlag], uptime: VerifiedUptime, quality: QualityAssessment)] = []
         for node in facts.nodes.sorted(by: { byteOrder($0.node, $1.node) }) {

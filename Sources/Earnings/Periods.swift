@@ -78,8 +78,10 @@ public struct PeriodSchedule: Sendable, Hashable {
     public func classify(atMs: Int64, nowMs: Int64, closedThroughMs: Int64?, futureToleranceMs: Int64 = 60_000) -> FactTiming {
         guard let period = period(containing: atMs) else { return atMs < streamCreatedMs ? .beforeStream : .future }
         if atMs > nowMs + futureToleranceMs { return .future }
-        if let closed = closedThroughMs, atMs < closed { return .late(period) }
-        return .open(period)
+        guard let closed = closedThroughMs else { return .open(period) }
+        if atMs < closed { return .late(period) }
+        // Closing stopped inside an aligned period (its length changed): the open one starts there.
+        return .open(closed > period.span.startMs ? self.period(startingAt: closed) : period)
     }
 
     /// A span that reaches back into closed periods: the part a close already passed over (late:

@@ -83,6 +83,14 @@ final class PeriodCloseTests: XCTestCase {
         XCTAssertTrue(try PeriodClose.close(facts([], pool: 0), closedAtMs: m(61)).transactions.isEmpty)
     }
 
+    func testBadFactsAreRefused() {
+        var bad = facts([])
+        bad.period = AccountingPeriod(span: TimeSpan(start, start + 7_200_000), alignedSpan: hour.span)
+        XCTAssertThrowsError(try PeriodClose.close(bad, closedAtMs: 0))
+        XCTAssertThrowsError(try PeriodClose.close(facts([], pool: -1), closedAtMs: 0))
+        XCTAssertThrowsError(try PeriodClose.close(facts([NodePeriodFacts(node: "n"), NodePeriodFacts(node: "n")]), closedAtMs: 0))
+    }
+
     func testNodeAndFactOrderChangeNothing() throws {
         try forEachSeed(100) { seed, r in
             let nodes = (0..<r.int(1...5)).map { i in

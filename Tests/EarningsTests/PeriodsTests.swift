@@ -51,6 +51,10 @@ final class PeriodsTests: XCTestCase {
         XCTAssertEqual(schedule.classify(atMs: now + 60_001, nowMs: now, closedThroughMs: closed), .future)
         guard case .open = schedule.classify(atMs: day + 5, nowMs: now, closedThroughMs: nil) else { return XCTFail() }
 
+        // Closed up to 12:30 after a change of length: the open period starts there.
+        guard case .open(let r) = schedule.classify(atMs: closed + 45 * 60_000, nowMs: now + h, closedThroughMs: closed + 30 * 60_000) else { return XCTFail() }
+        XCTAssertEqual(r.span, TimeSpan(closed + 30 * 60_000, closed + h))
+
         let split = schedule.split(TimeSpan(closed - 1000, closed + 500), closedThroughMs: closed)
         XCTAssertEqual(split.late, TimeSpan(closed - 1000, closed))
         XCTAssertEqual(split.open, TimeSpan(closed, closed + 500))
