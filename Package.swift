@@ -83,6 +83,9 @@ let package = Package(
         .target(name: "FLV"),
         // Pure logic: FLV chunks to MPEG-TS segments and HLS playlists for the node agent.
         .target(name: "HLS", dependencies: ["FLV"]),
+        // Pure logic: verified uptime, quality, the pool split, the ledger's transactions, hash
+        // chain and verifier, payout batches and exports. SHA-256 is injected; depends on nothing.
+        .target(name: "Earnings", exclude: ["README.md"]),
 
         // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
@@ -142,6 +145,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"]),
+        // Its own SHA-256 for the chain tests, so it needs nothing but Earnings.
+        .testTarget(name: "EarningsTests", dependencies: ["Earnings"]),
         .testTarget(name: "StreamrHTTPTests", dependencies: [
             "StreamrHTTP", "StreamrRPC",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
