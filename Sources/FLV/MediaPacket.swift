@@ -94,6 +94,8 @@ public struct VideoPacket: Sendable, Hashable {
             guard multitrack! <= 2 else { throw .reservedMultitrackType(type: .video, multitrack!) }
             guard packetType != 6 else { throw .reservedPacketType(type: .video, 6) }
         }
+        // With one codec for all tracks the FourCC is in the header, with one per track
+        // (ManyTracksManyCodecs) it opens each track: either way it comes next.
         codec = VideoCodec(fourCC: try r.u32("FourCC"))
         if let multitrack {
             // The first track only; the default track (id 0) is the one muxers want.
@@ -102,7 +104,6 @@ public struct VideoPacket: Sendable, Hashable {
                 let size = Int(try r.u24("track size"))
                 r.limit(to: size)
             }
-            if multitrack == 2 { codec = VideoCodec(fourCC: try r.u32("track FourCC")) }
         }
         switch packetType {
         case 0: content = .sequenceStart
@@ -174,7 +175,6 @@ public struct AudioPacket: Sendable, Hashable {
                 let size = Int(try r.u24("track size"))
                 r.limit(to: size)
             }
-            if multitrack == 2 { codec = AudioCodec(fourCC: try r.u32("track FourCC")) }
         }
         switch packetType {
         case 0: content = .sequenceStart
