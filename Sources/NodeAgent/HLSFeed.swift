@@ -36,8 +36,9 @@ final class HLSFeed: Sendable {
         state.withLockedValue { s in s.muxer.markDiscontinuity(); s.lastSeq = nil }
     }
 
-    /// Muxes a verified chunk. Returns an error text when it cannot be (e.g. HEVC, which HLS
-    /// here does not carry), and the stream is then served without HLS.
+    /// Muxes a verified chunk. Returns an error text when it cannot be (e.g. AV1 or Opus,
+    /// which MPEG-TS here does not carry: FMP4Muxer does), and the stream is then served
+    /// without HLS.
     @discardableResult
     func add(seq: UInt64, bytes: [UInt8], firstMs: UInt32, lastMs: UInt32) -> String? {
         var parser = FLVParser()
