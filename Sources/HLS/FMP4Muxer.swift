@@ -113,6 +113,8 @@ public struct FMP4Muxer: Sendable {
             }
         }
         if let audio, audio.timescale == 0, case .aac(let c, _) = audio { throw .unsupportedAudioConfiguration(c) }
+        // An init segment needs a track; a chunk of media always has a header for one.
+        guard video != nil || audio != nil else { throw .missingSequenceHeader(.video) }
 
         var discontinuity = pendingDiscontinuity
         var startsNewInit = false

@@ -139,6 +139,7 @@ final class FMP4MuxerTests: XCTestCase {
         vp9.update(with: Make.ex(.video, 0, 0x90, "vp09", [1, 0, 0, 0]))
         fails([], vp9, .unsupportedVideoCodec(.vp9))
         fails([FLVTag(type: .audio, timestamp: 0, data: [0x2F, 0xFF, 0xFB])], Make.headers(), .unsupportedAudioCodec(.mp3))
+        fails([FLVTag(type: .script, timestamp: 0, data: [2, 0, 1, 0x41])], SequenceHeaders(), .missingSequenceHeader(.video))  // no track at all
         XCTAssertNil(muxer.initSegment, "no init made by a failed call")
         let ok = try muxer.segment(tags: [Make.frame(0, key: true)], headers: Make.headers())
         XCTAssertEqual(ok.sequenceNumber, 1, "failed calls used no sequence number")
