@@ -140,7 +140,10 @@ enum MediaReader {
     private static func audioConfiguration(_ packet: AudioPacket) throws(HLSError) -> AudioConfiguration {
         guard packet.content == .sequenceStart else { throw .missingSequenceHeader(.audio) }
         try checkAudioCodec(packet.codec)
-        let bytes = Array(packet.payload)
+        var bytes = Array(packet.payload)
+        // E-RTMP allows an empty Opus SequenceStart: "default to mono/stereo mode". A stereo
+        // OpusHead (no pre-skip) decodes mono and stereo packets alike.
+        if packet.codec == .opus && bytes.isEmpty { bytes = Self.defaultOpusHead }
         do {
             switch packet.codec {
             case .aac: return .aac(try AudioSpecificConfig(bytes), config: bytes)
@@ -150,6 +153,8 @@ enum MediaReader {
             throw .codecConfiguration(error)
         }
     }
+
+    static let defaultOpusHead: [UInt8] = Array("OpusHead".utf8) + [1, 2, 0, 0, 0x80, 0xBB, 0, 0, 0, 0, 0]
 
     private static func checkVideoCodec(_ codec: VideoCodec) throws(HLSError) {
         guard codec == .avc || codec == .hevc || codec == .av1 else { throw .unsupportedVideoCodec(codec) }

@@ -107,6 +107,13 @@ final class FMP4MuxerTests: XCTestCase {
         XCTAssertNil(timing(segment)[1], "no video track fragment")
         XCTAssertEqual(segment.durationMs, 640)
         XCTAssertEqual(segment.initSegment.codecs, "opus")
+        // An empty Opus SequenceStart (E-RTMP: "default to mono/stereo") gets a stereo dOps.
+        var empty = SequenceHeaders()
+        empty.update(with: Make.ex(.audio, 0, 0x90, "Opus", []))
+        var other = FMP4Muxer()
+        let init_ = try other.segment(tags: [Make.opus(0)], headers: empty).initSegment
+        let dOps = Box.list(init_.bytes[...])[1].find("trak/mdia/minf/stbl/stsd/Opus/dOps")
+        XCTAssertEqual(dOps.map { Array($0.body) }, [0, 2, 0, 0, 0, 0, 0xBB, 0x80, 0, 0, 0])
     }
 
     func testWrapOf32BitTimestamps() throws {
