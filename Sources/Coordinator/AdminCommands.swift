@@ -38,13 +38,16 @@ extension AdminService {
         PublicHost.warning(for: endpoints.host).map { "\nwarning: \($0)" } ?? ""
     }
 
-    static let streamColumns = ["name", "state", "live_since", "pool", "pool_minor", "currency", "per", "per_seconds", "nodes",
-                                "rtmp_server", "watch_url", "created"]
-    static let streamTypes: [ValueType] = [.text, .text, .timestamp, .text, .integer, .text, .text, .integer, .integer, .text, .text, .timestamp]
+    /// A listing's columns (a table people read); `stream show` adds the details after them.
+    static let streamColumns = ["name", "state", "pool", "currency", "per", "nodes", "created"]
+    static let streamTypes: [ValueType] = [.text, .text, .text, .text, .text, .integer, .timestamp]
+    static let streamDetailColumns = ["live_since", "pool_minor", "per_seconds", "rtmp_server", "watch_url"]
+    static let streamDetailTypes: [ValueType] = [.timestamp, .integer, .integer, .text, .text]
 
     func listStreams() throws -> AdminResponse {
         let nodeCounts = Dictionary(grouping: try store.nodes().compactMap(\.stream), by: { $0 }).mapValues(\.count)
-        return AdminResponse(columns: Self.streamColumns, rows: try store.streams().map { streamRow($0, nodes: nodeCounts[$0.name] ?? 0) },
+        return AdminResponse(columns: Self.streamColumns,
+                             rows: try store.streams().map { Array(streamRow($0, nodes: nodeCounts[$0.name] ?? 0).prefix(Self.streamColumns.count)) },
                              types: Self.streamTypes)
     }
 
@@ -52,19 +55,20 @@ extension AdminService {
     func showStream(_ args: Arguments) throws -> AdminResponse {
         let stream = try store.stream(named: try args.required("name"))
         let nodes = try store.nodes().filter { $0.stream == stream.name }.count
-        return AdminResponse(columns: Self.streamColumns, rows: [streamRow(stream, nodes: nodes)],
+        return AdminResponse(columns: Self.streamColumns + Self.streamDetailColumns, rows: [streamRow(stream, nodes: nodes)],
                              message: "In OBS: Settings → Stream → Service: Custom, Server: \(endpoints.rtmpServer), "
                                  + "Stream Key: the key `stream create` printed (`stream rotate-key \(stream.name)` makes a new one)"
                                  + hostWarning(),
-                             types: Self.streamTypes)
+                             types: Self.streamTypes + Self.streamDetailTypes)
     }
 
+    /// The listing's cells, then the details.
     private func streamRow(_ stream: StreamRecord, nodes: Int) -> [String] {
         let live = liveness.entry(stream.name)
-        return [stream.name, live.state.rawValue, live.state == .offline ? "-" : TimeText.format(live.sinceMs / 1000),
-                stream.pool.formatted, "\(stream.pool.minor)", stream.pool.currency.code,
-                Period.format(stream.periodSeconds), "\(stream.periodSeconds)", "\(nodes)",
-                endpoints.rtmpServer, endpoints.watchURL(stream: stream.name), TimeText.format(stream.createdAt)]
+        return [stream.name, live.state.rawValue, stream.pool.formatted, stream.pool.currency.code, Period.format(stream.periodSeconds),
+                "\(nodes)", TimeText.format(stream.createdAt),
+                live.state == .offline ? "-" : TimeText.format(live.sinceMs / 1000), "\(stream.pool.minor)", "\(stream.periodSeconds)",
+                endpoints.rtmpServer, endpoints.watchURL(stream: stream.name)]
     }
 
     func deleteStream(_ args: Arguments) throws -> AdminResponse {

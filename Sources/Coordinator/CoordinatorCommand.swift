@@ -48,7 +48,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let sessions = try NodeSessions(store: store, recorder: HeartbeatRecorder(
                 store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, retentionMs: retention * 1000))
             // An ingest unheard of for two heartbeat intervals is taken for dead (it keeps itself alive every 2 s).
-            let liveness = StreamLiveness(silenceLimitMs: 2 * Int64(heartbeatSeconds) * 1000)
+            let liveness = StreamLiveness(silenceLimitMs: 2 * Int64(heartbeatSeconds) * 1000, logger: daemon.logger)
             let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
                                           heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000),
                                           signingKeyDER: try pki.signingPublicKey().der, sessions: sessions, logger: daemon.logger)

@@ -1,4 +1,5 @@
 import CoordinatorCore
+import Logging
 import NIOConcurrencyHelpers
 import StreamrRPC
 
@@ -23,6 +24,7 @@ public final class StreamLiveness: Sendable {
     /// An ingest that has not been heard from for this long is taken for dead.
     let silenceLimitMs: Int64
     let clockMs: @Sendable () -> Int64
+    let logger: Logger?
     private let state = NIOLockedValueBox(Inner())
 
     struct Inner {
@@ -31,8 +33,8 @@ public final class StreamLiveness: Sendable {
         var ingests: [ObjectIdentifier: RPCConnection] = [:]
     }
 
-    public init(silenceLimitMs: Int64 = 10_000, clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs) {
-        self.silenceLimitMs = silenceLimitMs; self.clockMs = clockMs
+    public init(silenceLimitMs: Int64 = 10_000, clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs, logger: Logger? = nil) {
+        self.silenceLimitMs = silenceLimitMs; self.clockMs = clockMs; self.logger = logger
     }
 
     /// The ingest on `connection` says exactly these streams are up there. Returns the streams
@@ -122,10 +124,16 @@ public final class StreamLiveness: Sendable {
     }
 
     private func ingestGone(_ key: ObjectIdentifier) {
-        state.withLockedValue { s in
+        let gone = state.withLockedValue { s -> [String] in
             s.lastHeard[key] = nil
             s.ingests[key] = nil
-            for (name, held) in s.streams where held.ingest == key { s.streams[name] = nil }
+            let gone = s.streams.filter { $0.value.ingest == key }.map(\.key)
+            for name in gone { s.streams[name] = nil }
+            return gone.sorted()
+        }
+        for stream in gone {
+            logger?.warning("stream \(stream) is offline: the ingest's connection closed", metadata: [
+                "event": "stream_offline", "stream": "\(stream)", "reason": "ingest_gone"])
         }
     }
 }

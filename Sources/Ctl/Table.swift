@@ -57,6 +57,8 @@ extension JSON {
     /// A cell as the JSON type its column declares; text that does not read as that type
     /// (e.g. "-" for none) becomes null, never a wrong number.
     public static func typed(_ text: String, _ type: ValueType) -> Value {
+        // "-" is how tables say "none", whatever the column.
+        if text == "-" { return .null }
         switch type {
         case .text: return .string(text)
         case .null: return .null

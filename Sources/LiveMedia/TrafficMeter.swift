@@ -44,7 +44,8 @@ public final class TrafficMeter: Sendable {
     /// Everything served, including what earlier runs served (`startingTotal`).
     public var total: Int64 { Kind.allCases.reduce(base) { $0 + bytes($1) } }
 
-    /// Bits per second over about the last five seconds (sampled when asked).
+    /// Bits per second over about the last five seconds (sampled when asked; what was sent in a
+    /// shorter time is spread over five seconds, as a per-second average would).
     public func bitsPerSecond(nowMs: Int64) -> UInt64 {
         let total = self.total
         return rate.withLockedValue { $0.rate(total: total, nowMs: nowMs) }
@@ -60,6 +61,7 @@ struct RateSamples {
         if samples.last.map({ nowMs - $0.ms >= 250 }) ?? true { samples.append((nowMs, total)) }
         while samples.count > 2, nowMs - samples[1].ms >= windowMs { samples.removeFirst() }
         guard let first = samples.first, nowMs > first.ms else { return 0 }
-        return UInt64(max(0, total - first.total)) * 8 * 1000 / UInt64(nowMs - first.ms)
+        // Over the whole window at least: bytes just sent are not an instant rate of gigabits.
+        return UInt64(max(0, total - first.total)) * 8 * 1000 / UInt64(max(nowMs - first.ms, windowMs))
     }
 }

@@ -53,9 +53,6 @@ public struct RelayClient: Sendable {
                     }
                 case .chunkSealed(let seal) where seal.stream == name:
                     if case .rejected(let why) = relayed.sealed(seal) { stop.yield(.rejected(why)) }
-                case .subscribeAck(let ack) where ack.stream == name:
-                    // Answers come through `request`; an ack pushed ahead is not expected.
-                    relayed.subscribed(ack)
                 default: break
                 }
                 return nil
@@ -67,7 +64,7 @@ public struct RelayClient: Sendable {
                     connection.onClose { stop.finish() }
                     let answer = try await connection.request(.subscribe(relayed.subscribeRequest()))
                     guard case .subscribeAck(let ack) = answer else { throw RPCError.unexpectedReply(answer.name) }
-                    relayed.subscribed(ack)
+                    if case .rejected(let why) = relayed.subscribed(ack) { stop.yield(.rejected(why)) }
                     subscribedOnce.withLockedValue { $0 = true }
                     logger.notice("stream \(name) started: relaying from chunk \(ack.firstChunk)\(ack.resumed ? " (resumed)" : "")",
                                   metadata: ["event": "stream_started", "stream": "\(name)"])

@@ -33,7 +33,14 @@ public final class RelayedStream: Sendable {
         var lastChunkSeq: UInt64 = 0
         var lastMediaMs: Int64 = 0
         var chainAnnounced: UInt64 = 0
+        /// Between a Subscribe and its ack, what the parent pushes waits here: the ack says
+        /// whether a new chain (and so a new stream for viewers) begins, and its pushes can be
+        /// read before the task awaiting the ack runs.
+        var awaitingAck = false
+        var early: [Early] = []
     }
+
+    enum Early { case media(MediaData), sealed(ChunkSealed), lagged }
 
     public enum Outcome: Equatable, Sendable {
         case verified
@@ -68,14 +75,18 @@ public final class RelayedStream: Sendable {
             // can arrive before its ack is read.
             s.assembling.removeAll()
             s.incomplete.removeAll()
+            s.awaitingAck = true
+            s.early.removeAll()
             return Subscribe(stream: name, resumeAfterChunk: s.lastVerified, chainID: s.live.chainID)
         }
     }
 
     /// The parent answered. Not resumed: the chain is taken afresh from the next seal; a new
     /// chain id: the viewers' stream ends and a new one starts.
-    public func subscribed(_ ack: SubscribeAck) {
-        let ended = state.withLockedValue { s -> LiveStream? in
+    @discardableResult
+    public func subscribed(_ ack: SubscribeAck) -> Outcome {
+        let (ended, early) = state.withLockedValue { s -> (LiveStream?, [Early]) in
+            defer { s.awaitingAck = false; s.early.removeAll() }
             if !ack.resumed { s.verifier.restart() }
             let current = s.live.chainID
             var old: LiveStream?
@@ -85,14 +96,33 @@ public final class RelayedStream: Sendable {
                 s.lastVerified = 0
             }
             s.live.setChainID(ack.chainID)
-            return old
+            return (old, s.early)
         }
         ended?.end()
+        // Now in order, into the stream the ack chose.
+        for item in early {
+            switch item {
+            case .media(let data): do { try media(data) } catch { return .rejected("bad tags: \(error)") }
+            case .sealed(let seal): if case .rejected(let why) = sealed(seal) { return .rejected(why) }
+            case .lagged: lagged()
+            }
+        }
+        return .verified
+    }
+
+    /// Keeps `item` for after the ack when one is awaited; false when it can be handled now.
+    private func deferred(_ item: Early) -> Bool {
+        state.withLockedValue { s in
+            guard s.awaitingAck else { return false }
+            s.early.append(item)
+            return true
+        }
     }
 
     /// Tags from the parent: split into frames (slices of the received bytes), published live,
     /// and appended to their chunk.
     public func media(_ media: MediaData) throws {
+        if deferred(.media(media)) { return }
         let frames = try Self.frames(in: media)
         let now = LiveClock.nowMs()
         let live = state.withLockedValue { s -> LiveStream in
@@ -114,6 +144,7 @@ public final class RelayedStream: Sendable {
 
     /// Frames were skipped at the parent: the chunks being assembled are incomplete.
     public func lagged() {
+        if deferred(.lagged) { return }
         state.withLockedValue { s in
             for seq in s.assembling.keys { s.incomplete.insert(seq) }
             s.assembling.removeAll()
@@ -125,6 +156,7 @@ public final class RelayedStream: Sendable {
     /// authenticated by the host's signature, so it is taken even for a chunk this relay did
     /// not see whole (the next chunk's chain is checked from it).
     public func sealed(_ seal: ChunkSealed) -> Outcome {
+        if deferred(.sealed(seal)) { return .skipped }
         let checked = state.withLockedValue { s -> Result<(ByteBuffer?, [UInt8]?, LiveStream), ChunkRejection> in
             let previous: [UInt8]?
             do throws(ChunkRejection) { previous = try s.verifier.accept(seal) } catch {

@@ -6,9 +6,9 @@ import StreamrWire
 
 /// Where a subscriber's frames go: a Streamr connection (RPCConnection), written without waiting.
 public protocol FramedSink: AnyObject, Sendable {
-    /// Hands pre-framed envelopes to the connection; false (nothing written) while the peer is
-    /// behind. `force` writes even then (small notices that must keep their place).
-    func pushFramed(_ frames: ByteBuffer, force: Bool) -> Bool
+    /// Hands pre-framed envelopes to the connection; false (nothing written) while over `limit`
+    /// bytes wait for the peer. `force` writes even then (notices that must keep their place).
+    func pushFramed(_ frames: ByteBuffer, force: Bool, limit: Int?) -> Bool
     func close(reason: ErrorMessage?)
 }
 
@@ -28,6 +28,9 @@ public final class SubscriberViewer: LiveViewer {
     private let requestID: UInt64
     private let meter: TrafficMeter?
     private let lagTimeoutMs: Int64
+    /// Bytes waiting for the subscriber before it counts as behind: room for a couple of chunks
+    /// (a join pushes the open chunk at once), bounded whatever the bitrate.
+    private let queueBytes: Int
     private let clockMs: @Sendable () -> Int64
     private let state = NIOLockedValueBox(State())
 
@@ -41,9 +44,9 @@ public final class SubscriberViewer: LiveViewer {
     }
 
     public init(stream: String, sink: any FramedSink, requestID: UInt64, meter: TrafficMeter?,
-                lagTimeoutMs: Int64 = 15_000, clockMs: @escaping @Sendable () -> Int64 = LiveClock.nowMs) {
+                lagTimeoutMs: Int64 = 15_000, queueBytes: Int = 16 << 20, clockMs: @escaping @Sendable () -> Int64 = LiveClock.nowMs) {
         self.stream = stream; self.sink = sink; self.requestID = requestID; self.meter = meter
-        self.lagTimeoutMs = lagTimeoutMs; self.clockMs = clockMs
+        self.lagTimeoutMs = lagTimeoutMs; self.queueBytes = queueBytes; self.clockMs = clockMs
     }
 
     public var lagCount: Int { state.withLockedValue { $0.lags } }
@@ -124,7 +127,7 @@ public final class SubscriberViewer: LiveViewer {
 
     @discardableResult
     private func write(_ frames: ByteBuffer, force: Bool = false) -> Bool {
-        guard sink.pushFramed(frames, force: force) else { return false }
+        guard sink.pushFramed(frames, force: force, limit: queueBytes) else { return false }
         meter?.add(frames.readableBytes, .relay)
         return true
     }

@@ -189,12 +189,13 @@ public final class RPCConnection: Sendable {
 
     /// Writes frames encoded once for many connections (a relay's fan-out), on this
     /// connection's event loop, without waiting. Returns false — and writes nothing — while
-    /// the peer is not keeping up (the write window is full): the caller's lag policy decides.
+    /// the peer is not keeping up (over `limit` bytes in flight, default the write window):
+    /// the caller's lag policy decides.
     @discardableResult
-    public func pushFramed(_ frames: ByteBuffer, force: Bool = false) -> Bool {
+    public func pushFramed(_ frames: ByteBuffer, force: Bool = false, limit: Int? = nil) -> Bool {
         let bytes = frames.readableBytes
         guard bytes > 0 else { return true }
-        guard window.tryAcquire(bytes, force: force) else { return false }
+        guard window.tryAcquire(bytes, force: force, limit: limit) else { return false }
         let promise = eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [window, channel] result in
             window.release(bytes)

@@ -38,8 +38,9 @@ final class WriteWindow: Sendable {
     /// Takes room for `bytes` without waiting: false when the window is full (or someone is
     /// waiting, or the connection failed). `force` takes it even over the limit (small
     /// control messages that must keep their place in the stream).
-    func tryAcquire(_ bytes: Int, force: Bool = false) -> Bool {
-        state.withLockedValue { state in
+    func tryAcquire(_ bytes: Int, force: Bool = false, limit: Int? = nil) -> Bool {
+        let limit = limit ?? self.limit
+        return state.withLockedValue { state in
             guard state.failed == nil else { return false }
             guard force || (state.waiters.isEmpty && (state.pending == 0 || state.pending + bytes <= limit)) else { return false }
             state.pending += bytes

@@ -41,11 +41,11 @@ final class AdminServiceTests: TempDatabaseTestCase {
         XCTAssertTrue(created.message.contains("1000.00 USD per 1h"), created.message)
 
         let shown = try call("stream show", [("name", "main")])
-        XCTAssertEqual(shown.columns, ["name", "state", "live_since", "pool", "pool_minor", "currency", "per", "per_seconds", "nodes",
-                                       "rtmp_server", "watch_url", "created"])
-        XCTAssertEqual(shown.rows, [["main", "offline", "-", "1000.00", "100000", "USD", "1h", "3600", "0",
-                                     "rtmp://host.example:1935/live", "http://host.example:8000/watch/main", "1970-01-12T13:46:40Z"]])
-        XCTAssertEqual(shown.types, [.text, .text, .timestamp, .text, .integer, .text, .text, .integer, .integer, .text, .text, .timestamp])
+        XCTAssertEqual(shown.columns, ["name", "state", "pool", "currency", "per", "nodes", "created",
+                                       "live_since", "pool_minor", "per_seconds", "rtmp_server", "watch_url"])
+        XCTAssertEqual(shown.rows, [["main", "offline", "1000.00", "USD", "1h", "0", "1970-01-12T13:46:40Z",
+                                     "-", "100000", "3600", "rtmp://host.example:1935/live", "http://host.example:8000/watch/main"]])
+        XCTAssertEqual(shown.types, [.text, .text, .text, .text, .text, .integer, .timestamp, .timestamp, .integer, .integer, .text, .text])
         XCTAssertTrue(shown.message.contains("Server: rtmp://host.example:1935/live"), shown.message)
         XCTAssertFalse((shown.rows.joined().joined() + shown.message).contains(key), "the key is never shown again")
         XCTAssertEqual(try call("stream list").rows.map { $0[0] }, ["main"])
