@@ -83,6 +83,9 @@ let package = Package(
         .target(name: "FLV"),
         // Pure logic: FLV chunks to MPEG-TS segments and HLS playlists for the node agent.
         .target(name: "HLS", dependencies: ["FLV"]),
+        // Pure logic for the validator: check scheduling, probe planning, outcome evaluation,
+        // fraud policy and routing scores. Depends on nothing (randomness and clock injected).
+        .target(name: "Validation"),
 
         // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
@@ -148,6 +151,7 @@ let package = Package(
         ]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FLV", "StreamrTLS", "StreamrWire"]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
