@@ -15,14 +15,14 @@ func flvTag(type: UInt8, timestamp: UInt32, data: [UInt8]) -> [UInt8] {
 /// The 13 bytes before the first tag of an HTTP-FLV response.
 let flvFileHeader: [UInt8] = [0x46, 0x4C, 0x56, 1, 5, 0, 0, 0, 9, 0, 0, 0, 0]
 
-/// A chunk of `tags` alternating video and audio tags, 33 ms apart from `startMs`, with
-/// payloads that differ per seq.
+/// A chunk of `tags` alternating video and audio tags, a frame every 66 ms from `startMs`
+/// (60 tags: 2 s), with payloads that differ per seq.
 func testChunk(seq: UInt64, startMs: UInt32, tags: Int = 60) -> [UInt8] {
     var out: [UInt8] = []
     for i in 0..<tags {
         let video = i % 2 == 0
         let data = (0..<(video ? 900 : 120)).map { UInt8(truncatingIfNeeded: Int(seq) &* 31 &+ i &* 7 &+ $0) }
-        out += flvTag(type: video ? 9 : 8, timestamp: startMs + UInt32(i / 2 * 33), data: data)
+        out += flvTag(type: video ? 9 : 8, timestamp: startMs + UInt32(i / 2 * 66), data: data)
     }
     return out
 }
