@@ -16,14 +16,15 @@ public struct LiveReference: Sendable {
         var sealedAtMs: Int64
     }
 
-    /// Chunks kept: a minute's worth beyond what nodes keep, so a node a little stuck is
-    /// found "stale" with genuine old tags rather than "altered".
+    /// Chunks kept: ten more than nodes keep, so a node a little stuck is found serving
+    /// genuine tags behind the edge. Memory is about `keepChunks` × the chunk size (40 × 1.5 MB
+    /// at 6 Mbit/s); the daemon can serve range references from here too (`bytes(of:)`).
     public let keepChunks: Int
     private var held: [Held] = []
     private var index: [UInt64: [Location]] = [:]
     private var headerTags: [[UInt8]] = []
 
-    public init(keepChunks: Int = 60) {
+    public init(keepChunks: Int = 40) {
         self.keepChunks = max(1, keepChunks)
     }
 
@@ -55,6 +56,8 @@ public struct LiveReference: Sendable {
     }
 
     public var newestSeq: UInt64? { held.last?.seq }
+    /// A held chunk's bytes (the reference for range probes).
+    public func bytes(of seq: UInt64) -> [UInt8]? { held.last { $0.seq == seq }?.bytes }
     public var oldestSeq: UInt64? { held.first?.seq }
 
     /// A watch that ended at `endMs` can be judged in full once a chunk sealed after it is
@@ -138,7 +141,7 @@ enum LiveCheck {
         let b = o.body
         if b.count >= 3 && !(b[0] == 0x46 && b[1] == 0x4C && b[2] == 0x56) { return (.altered, .notFLV) }
         guard let first = FLVTags.bodyStart(b) else {
-            return (.failed, o.error.map(Reason.transport) ?? (b.count < 13 ? .shortBody : .notFLV))
+            return (.failed, o.error.map(Reason.transport) ?? (b.count < 13 ? .shortBody : .transport(.badResponse)))
         }
         let (tags, malformed) = FLVTags.walk(b, from: first)
 

@@ -106,14 +106,20 @@ public struct PlannedProbe: Sendable, Hashable {
     public var watchMs: Int?
     /// The newest sealed chunk when planned (freshness is judged against it).
     public var liveEdgeSeq: UInt64?
+    /// The watch page's origin, for browser profiles.
+    public var pageOrigin: String
     public var limits: ProbeLimits
     public var plannedAtMs: Int64
 
-    /// Headers for a request of this probe: `host` is the Host it goes to (the coordinator for
-    /// the `/watch` hop, the node's authority otherwise).
-    public func headers(for fetch: ClientProfile.Fetch? = nil, host: String, pageOrigin: String) -> [HTTPHeader] {
+    /// Headers for a request of this probe (by default its first), in the client's order:
+    /// `host` is where it goes ("addr:port": the coordinator for the `/watch` hop, then the
+    /// node's `authority`).
+    public func headers(for fetch: ClientProfile.Fetch? = nil, host: String) -> [HTTPHeader] {
         client.headers(for: fetch ?? self.fetch, host: host, pageOrigin: pageOrigin)
     }
+
+    /// The node's "host:port" (IPv6 in brackets): the Host of requests to it.
+    public var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Most body bytes to read for a response with this status; the I/O layer stops there
     /// (as a seeking player stops after what it needed) and closes the connection.

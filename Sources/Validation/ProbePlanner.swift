@@ -32,6 +32,9 @@ public struct ProbePlanner: Sendable {
         public var throughputOverBitrate = 1.25
         /// Three chunks (~6 s) behind the ingest is stale.
         public var maxLagChunks = 3
+        /// Origin of the coordinator's watch page ("http://HOST:8000"), which browsers send as
+        /// Origin and Referer.
+        public var pageOrigin = "http://localhost:8000"
         public init() {}
     }
 
@@ -66,7 +69,7 @@ public struct ProbePlanner: Sendable {
         var probe = PlannedProbe(
             node: node.id, stream: name, kind: kind, route: .direct, host: node.host, port: node.viewerPort,
             path: "", client: client, fetch: .flvStream, chunkSeq: nil, range: nil, chunkSize: nil, watchMs: nil,
-            liveEdgeSeq: stream.newestSeq,
+            liveEdgeSeq: stream.newestSeq, pageOrigin: c.pageOrigin,
             limits: ProbeLimits(connectMs: c.connectTimeoutMs, firstByteMs: c.firstByteTimeoutMs, totalMs: 10_000,
                                 minThroughputBps: 0, maxLagChunks: c.maxLagChunks),
             plannedAtMs: nowMs)

@@ -35,23 +35,23 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Hashable {
 
 extension RandomNumberGenerator {
     /// Uniform in (0, 1]: never 0, so its logarithm is finite.
-    mutating func unitOpen() -> Double {
+    public mutating func unitOpen() -> Double {
         Double(next() >> 11 &+ 1) * 0x1p-53
     }
 
     /// An exponential waiting time with the given rate (events per unit), by inversion.
-    mutating func exponential(rate: Double) -> Double {
+    public mutating func exponential(rate: Double) -> Double {
         precondition(rate > 0)
         return -FastMath.ln(unitOpen()) / rate
     }
 
     /// True with probability `p` (clamped to 0...1).
-    mutating func chance(_ p: Double) -> Bool {
+    public mutating func chance(_ p: Double) -> Bool {
         p >= 1 || (p > 0 && Double.random(in: 0..<1, using: &self) < p)
     }
 
     /// An index chosen with probability proportional to its weight; nil when no weight is positive.
-    mutating func weightedIndex(_ weights: [Double]) -> Int? {
+    public mutating func weightedIndex(_ weights: [Double]) -> Int? {
         let total = weights.reduce(0) { $0 + max(0, $1) }
         guard total > 0 else { return nil }
         var point = Double.random(in: 0..<total, using: &self)

@@ -50,6 +50,8 @@ final class LiveCheckTests: XCTestCase {
         let html = HTTPObservation(status: 200, body: Array("<html>ads</html>".utf8), ttfbMs: 1, totalMs: 4000)
         XCTAssertEqual(verdict((p, html), reference()), "altered/not_flv")
         XCTAssertEqual(verdict((p, HTTPObservation(status: 200, body: [0x46, 0x4C], totalMs: 10)), reference()), "failed/short_body")
+        let badOffset: [UInt8] = [0x46, 0x4C, 0x56, 1, 5, 0, 0, 0, 200, 0, 0, 0, 0]
+        XCTAssertEqual(verdict((p, HTTPObservation(status: 200, body: badOffset, totalMs: 10)), reference()), "failed/bad_response")
     }
 
     func testUnknownTagsAfterTheLastKnownOneWaitForTheSeal() {
@@ -98,6 +100,8 @@ final class LiveCheckTests: XCTestCase {
         XCTAssertNil(r.chunk(of: chunks[30]![0..<1035]))
         let firstTag = FLVTags.walk(chunks[31]!, from: 0).tags[0]
         XCTAssertEqual(r.chunk(of: chunks[31]![firstTag.start..<firstTag.end]), 31)
+        XCTAssertEqual(r.bytes(of: 35), chunks[35])
+        XCTAssertNil(r.bytes(of: 30))
     }
 
     func testTagWalk() {

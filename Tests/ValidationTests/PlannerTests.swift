@@ -125,6 +125,18 @@ final class PlannerTests: XCTestCase {
         XCTAssertNil(chrome.value(of: "Sec-Fetch-Mode"), "not sent to plain-HTTP origins")
     }
 
+    func testPlanHeadersFollowTheProfile() {
+        var config = ProbePlanner.Configuration()
+        config.pageOrigin = "http://streamer.example:8000"
+        config.clients = [.chromium]
+        config.clientWeights = [1]
+        let p = plans(1, config: config)[0]
+        let headers = p.headers(host: p.authority)
+        XCTAssertEqual(headers.value(of: "Host"), "203.0.113.5:8935")
+        XCTAssertEqual(headers.value(of: "Origin"), "http://streamer.example:8000")
+        XCTAssertEqual(p.headers(for: .segment, host: "h:1").value(of: "Host"), "h:1")
+    }
+
     func testAuthorityBracketsIPv6() {
         XCTAssertEqual(testNode().authority, "203.0.113.5:8935")
         XCTAssertEqual(NodeTarget(id: "x", host: "2001:db8::1", viewerPort: 8935, relayed: []).authority, "[2001:db8::1]:8935")
