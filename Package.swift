@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "streamr-node", targets: ["streamr-node"]),
         .executable(name: "streamrctl", targets: ["streamrctl"]),
         .executable(name: "streamr-bench", targets: ["streamr-bench"]),
+        .executable(name: "streamr-sim", targets: ["streamr-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -113,6 +114,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "bench/Sources/streamr-bench"),
+        // The validator's rules against simulated nodes (bench/README.md): seeded, prints a table.
+        .executableTarget(name: "streamr-sim", dependencies: ["Validation"], path: "bench/Sources/streamr-sim"),
 
         .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"]),
         .testTarget(name: "StreamrStoreTests", dependencies: ["StreamrStore"]),
