@@ -148,7 +148,7 @@ enum LiveCheck {
         // Tags in order: once one is found in a sealed chunk, everything before it is in a
         // sealed chunk too. After the last found one, a tag not found may still be in the
         // chunk that was open at the end, unless the reference has settled past the watch.
-        let settled = reference.isSettled(watchEndedAtMs: plan.plannedAtMs + Int64(o.totalMs))
+        let settled = o.startedAtMs.map { reference.isSettled(watchEndedAtMs: $0 + Int64(o.totalMs)) } ?? false
         var unknown: [UInt32] = []  // timestamps of tags found nowhere
         var pending: [UInt32] = []
         var newestSeq: UInt64?

@@ -30,12 +30,17 @@ public struct HTTPObservation: Sendable, Hashable {
     public var ttfbMs: Int?
     /// Milliseconds from the request to the end of the exchange.
     public var totalMs: Int
+    /// When the request was sent (the validator's clock). Live watches need it: tags not found
+    /// in the reference are evidence only once a chunk sealed after the watch's end is held,
+    /// and without it that end is unknown, so they never are.
+    public var startedAtMs: Int64?
 
     public init(error: TransportError? = nil, status: Int? = nil, headers: [HTTPHeader] = [], body: [UInt8] = [],
-                bodyBytes: Int? = nil, bodyDigest: [UInt8]? = nil, ttfbMs: Int? = nil, totalMs: Int = 0) {
+                bodyBytes: Int? = nil, bodyDigest: [UInt8]? = nil, ttfbMs: Int? = nil, totalMs: Int = 0,
+                startedAtMs: Int64? = nil) {
         self.error = error; self.status = status; self.headers = headers; self.body = body
         self.bodyBytes = bodyBytes ?? body.count; self.bodyDigest = bodyDigest
-        self.ttfbMs = ttfbMs; self.totalMs = totalMs
+        self.ttfbMs = ttfbMs; self.totalMs = totalMs; self.startedAtMs = startedAtMs
     }
 
     /// Body bits per second after the first byte (nil: no body, or no first byte).

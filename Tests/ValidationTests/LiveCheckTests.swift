@@ -20,7 +20,7 @@ final class LiveCheckTests: XCTestCase {
         p.liveEdgeSeq = edge
         p.plannedAtMs = plannedAt
         let body = flvFileHeader + header + seqs.flatMap { chunks[$0]! } + tail
-        return (p, HTTPObservation(status: 200, body: body, ttfbMs: 30, totalMs: totalMs))
+        return (p, HTTPObservation(status: 200, body: body, ttfbMs: 30, totalMs: totalMs, startedAtMs: plannedAt))
     }
 
     func verdict(_ w: (PlannedProbe, HTTPObservation), _ r: LiveReference) -> String {
@@ -60,6 +60,12 @@ final class LiveCheckTests: XCTestCase {
         XCTAssertEqual(verdict(w, reference(upTo: 37)), "passed/ok")
         XCTAssertFalse(reference(upTo: 37).isSettled(watchEndedAtMs: 76_500))
         XCTAssertTrue(reference(upTo: 39).isSettled(watchEndedAtMs: 76_500))
+        // Settled, the same unknown tail is evidence; without a start time it never settles.
+        var tampered = watch([37, 38])
+        tampered.1.body[tampered.1.body.count - 100] ^= 1
+        XCTAssertEqual(verdict(tampered, reference(upTo: 39)), "altered/unknown_tags")
+        tampered.1.startedAtMs = nil
+        XCTAssertEqual(verdict(tampered, reference(upTo: 39)), "passed/ok")
         // Unknown tags before a known one cannot be in a later chunk: evidence at once.
         var forged = chunks[37]!
         forged[100] ^= 1
