@@ -27,6 +27,7 @@ struct FraudScenario {
     var rows: [Behaviour: Row] = [:]
     var probeBytes = 0, probes = 0
     var kindCounts: [ProbeKind: Int] = [:]
+    var alteredReasons: [Reason: Int] = [:]
 
     static let mix: [(Behaviour, Double)] = [
         (.honest, 0.70), (.altering, 0.15), (.fakeUptime, 0.05), (.stale, 0.03), (.inflating, 0.03),
@@ -81,7 +82,7 @@ struct FraudScenario {
         switch plan.kind {
         case .liveFLV:
             // Judged once the chunk open at the watch's end is sealed.
-            pendingLive.append((plan.plannedAtMs + Int64(plan.watchMs ?? 0) + SimStream.chunkMs + 1, plan))
+            pendingLive.append((plan.plannedAtMs + Int64(plan.watchMs ?? 0) + 2 * SimStream.chunkMs, plan))
         case .range:
             let (o, _) = node.answer(plan, stream: stream, rng: &rng)
             let r = plan.range!
@@ -111,6 +112,7 @@ struct FraudScenario {
         scores.record(o)
         probes += 1
         probeBytes += o.bytes
+        if o.verdict == .altered { alteredReasons[o.reason, default: 0] += 1 }
     }
 
     private mutating func closePeriod(endMs: Int64) {

@@ -107,7 +107,7 @@ struct SimNode {
         for t in tags { body += t }
         body += [9, 0, 0x10, 0, 0, 0]  // the next tag, cut off when the watch ends
         let ttfb = baseTTFBMs
-        return HTTPObservation(status: 200, body: body, ttfbMs: ttfb, totalMs: ttfb + watchMs)
+        return HTTPObservation(status: 200, body: body, ttfbMs: ttfb, totalMs: ttfb + watchMs, startedAtMs: plan.plannedAtMs)
     }
 
     /// The heartbeats' claims for a period of `hours`, and the viewer addresses /watch sent.

@@ -74,6 +74,8 @@ if !spreadOnly {
          "max \(fake.passedMax) passed in \(fake.nodePeriods) node-periods", fake.passedMax == 0 && fake.nodePeriods > 0 ? "yes" : "no"],
     ])
     let kinds = ProbeKind.allCases.map { "\($0.rawValue) \(percent(sim.kindCounts[$0] ?? 0, sim.probes))" }.joined(separator: ", ")
+    let evidence = sim.alteredReasons.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key) \($0.value)" }
+    print("altered verdicts by reason: \(evidence.joined(separator: ", "))")
     print("probes: \(sim.probes) (\(kinds)); mean \(sim.probeBytes / max(1, sim.probes)) body bytes per probe at the simulated " +
           "0.5 Mbit/s (~125 kB chunks)\n")
 }
