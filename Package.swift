@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "streamr-node", targets: ["streamr-node"]),
         .executable(name: "streamrctl", targets: ["streamrctl"]),
         .executable(name: "streamr-bench", targets: ["streamr-bench"]),
+        .executable(name: "streamr-sim", targets: ["streamr-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -86,6 +87,9 @@ let package = Package(
         // Pure logic: verified uptime, quality, the pool split, the ledger's transactions, hash
         // chain and verifier, payout batches and exports. SHA-256 is injected; depends on nothing.
         .target(name: "Earnings", exclude: ["README.md"]),
+        // Pure logic for the validator: check scheduling, probe planning, outcome evaluation,
+        // fraud policy and routing scores. Depends on nothing (randomness and clock injected).
+        .target(name: "Validation"),
 
         // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
@@ -123,6 +127,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "bench/Sources/streamr-bench"),
+        // The validator's rules against simulated nodes (bench/README.md): seeded, prints a table.
+        .executableTarget(name: "streamr-sim", dependencies: ["Validation"], path: "bench/Sources/streamr-sim"),
 
         .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"]),
         .testTarget(name: "StreamrStoreTests", dependencies: ["StreamrStore"]),
@@ -166,6 +172,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
