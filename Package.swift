@@ -110,7 +110,7 @@ let package = Package(
         ]),
 
         // One module per daemon, and the CLI.
-        .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
+        .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore", "Earnings"]),
         .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "RTMP"]),
         .target(name: "Validator", dependencies: daemonDeps + ["Relay"]),
         .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "HLS", "CoordinatorCore"]),

@@ -21,15 +21,17 @@ public struct AdminService: Sendable {
     let sessions: NodeSessions?
     /// Which streams are live, as the ingest says.
     public let liveness: StreamLiveness
+    /// The earnings engine (its previews of open periods); nil in tests of other commands.
+    let earningsEngine: EarningsService?
     let logger: Logger
 
     public init(store: CoordinatorStore, endpoints: PublicEndpoints, caPin: @escaping @Sendable () throws -> String,
                 clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
                 clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
                 heartbeatIntervalMs: Int64 = 5000, sessions: NodeSessions? = nil,
-                liveness: StreamLiveness = StreamLiveness(), logger: Logger) {
+                liveness: StreamLiveness = StreamLiveness(), earnings: EarningsService? = nil, logger: Logger) {
         self.store = store; self.endpoints = endpoints; self.caPin = caPin; self.clock = clock; self.logger = logger
-        self.sessions = sessions; self.liveness = liveness
+        self.sessions = sessions; self.liveness = liveness; self.earningsEngine = earnings
         self.clockMs = clockMs; self.onlineWindowMs = 3 * heartbeatIntervalMs
     }
 
@@ -103,6 +105,15 @@ public struct AdminService: Sendable {
         case ["node", "disable"]: return try setNode(args, enabled: false)
         case ["node", "enable"]: return try setNode(args, enabled: true)
         case ["leaderboard"]: return try leaderboard(args)
+        case ["earnings"]: return try earnings(args)
+        case ["earnings", "explain"]: return try explainEarnings(args)
+        case ["payout", "plan"]: return try payoutPlan(args)
+        case ["payout", "create"]: return try payoutCreate(args)
+        case ["payout", "export"]: return try payoutExport(args)
+        case ["payout", "mark-paid"]: return try payoutMarkPaid(args)
+        case ["payout", "list"]: return try payoutList()
+        case ["payout", "show"]: return try payoutShow(args)
+        case ["ledger", "verify"]: return try ledgerVerify()
         case ["publish", "authorize"]: return try authorizePublish(args)
         default:
             throw ErrorMessage(.unsupported, "unknown command `\(request.command.joined(separator: " "))` (is streamrctl newer than the coordinator?)")
@@ -130,4 +141,6 @@ enum TimeText {
     static func format(_ unixSeconds: Int64) -> String {
         TextFormat.timestamp(unixSeconds: unixSeconds)
     }
+
+    static func parse(_ text: String) -> Int64? { TextFormat.parseTimestamp(text) }
 }

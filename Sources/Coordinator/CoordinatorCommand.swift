@@ -36,7 +36,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                                     settings: ["listen_rpc", "listen_http", "control_socket", "database",
                                                "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
                                                "public_origin_http_port", "public_http_port",
-                                               "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout"])
+                                               "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout", "earnings_hold", "period_close_delay"])
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
@@ -49,12 +49,16 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                 store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, retentionMs: retention * 1000))
             // An ingest unheard of for two heartbeat intervals is taken for dead (it keeps itself alive every 2 s).
             let liveness = StreamLiveness(silenceLimitMs: 2 * Int64(heartbeatSeconds) * 1000, logger: daemon.logger)
-            let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
-                                          heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000),
-                                          signingKeyDER: try pki.signingPublicKey().der, sessions: sessions, logger: daemon.logger)
+            var money = EarningsService.Settings()
+            money.holdMs = try daemon.config.milliseconds("earnings_hold", default: 24 * 3_600_000, range: 0...(90 * 86_400_000))
+            money.closeDelayMs = try daemon.config.milliseconds("period_close_delay", default: 60_000, range: 0...3_600_000)
+            let earnings = EarningsService(store: store, settings: money, logger: daemon.logger)
             let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() },
                                      heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, sessions: sessions, liveness: liveness,
-                                     logger: daemon.logger)
+                                     earnings: earnings, logger: daemon.logger)
+            let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
+                                          heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000),
+                                          signingKeyDER: try pki.signingPublicKey().der, sessions: sessions, admin: admin, logger: daemon.logger)
             let web = PublicHTTP(store: store, sessions: sessions, liveness: liveness, endpoints: endpoints,
                                  heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
@@ -79,7 +83,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
                                             RPCService(control, handler: base.adminHandler(next: admin.handler)),
                                             HTTPService(http, handler: web.handler),
-                                            maintenance],
+                                            maintenance, earnings],
                                  listening: [rpc, http, control])
             // Sessions cut short by the shutdown end now; commit them with anything still queued.
             try await sessions.recorder.flush()

@@ -17,11 +17,13 @@ public struct NodeGateway: Sendable {
     let clock: @Sendable () -> Int64
     public let sessions: NodeSessions
     let logger: Logger
+    /// A friend's questions about their own money, on their node's session.
+    let admin: AdminService?
 
     public init(store: CoordinatorStore, authority: CertificateAuthority, endpoints: PublicEndpoints,
                 heartbeatIntervalMs: UInt32 = 5000, signingKeyDER: [UInt8] = [], clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
-                sessions: NodeSessions? = nil, logger: Logger) throws {
-        self.store = store; self.authority = authority; self.endpoints = endpoints
+                sessions: NodeSessions? = nil, admin: AdminService? = nil, logger: Logger) throws {
+        self.store = store; self.authority = authority; self.endpoints = endpoints; self.admin = admin
         self.heartbeatIntervalMs = heartbeatIntervalMs; self.signingKeyDER = signingKeyDER; self.clock = clock; self.logger = logger
         self.sessions = try sessions ?? NodeSessions(store: store)
     }
@@ -59,6 +61,24 @@ public struct NodeGateway: Sendable {
                     throw CloseConnection(ErrorMessage(.failedPrecondition, "enrolment of \(node) undone"))
                 }
                 return .enrollConfirm(EnrollConfirm(nodeID: node))
+            case .adminRequest(let request):
+                // Only a node's own earnings, and only for the node the certificate names.
+                guard let node else { throw ErrorMessage(.unauthenticated, "only an enrolled node may ask about its earnings") }
+                guard let admin = self.admin, request.command.first == "earnings" || request.command == ["balance", "mine"] else {
+                    throw ErrorMessage(.permissionDenied, "a node may ask only about its own earnings")
+                }
+                do {
+                    switch request.command {
+                    case ["earnings", "mine"]: return .adminResponse(try admin.earnings(ofNode: node))
+                    case ["balance", "mine"]: return .adminResponse(try admin.balances(ofNode: node))
+                    case ["earnings", "explain"]:
+                        let args = request.arguments.filter { $0.name != "node" } + [AdminArgument("node", node)]
+                        return .adminResponse(try admin.handle(AdminRequest(command: ["earnings", "explain"], arguments: args)))
+                    default: throw ErrorMessage(.permissionDenied, "a node may ask only about its own earnings")
+                    }
+                } catch let error as ErrorMessage { throw error } catch {
+                    throw AdminService.errorMessage(for: error)
+                }
             case .heartbeat(let heartbeat):
                 // A replayed or out-of-order heartbeat is refused (.replayed) and nothing of it is
                 // stored, but the session stays up: the node's next, newer heartbeat is accepted.

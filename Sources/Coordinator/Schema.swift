@@ -124,5 +124,132 @@ enum CoordinatorSchema {
             CREATE INDEX nodes_pending ON nodes(enrolled_at) WHERE pending = 1;
             UPDATE streams SET state = 'offline', live_since_ms = NULL;
             """),
+        // Money. The ledger is append-only double entry: triggers refuse UPDATE and DELETE on
+        // entries and lines, every entry carries a hash chained to the one before it, and
+        // balances are sums of lines, never stored. Closed periods and their per-node results
+        // are immutable too (a late fact is ignored and logged, a late fraud flag is a
+        // reversal in the ledger, never an edit). A payout batch's id is stored here before
+        // its ledger entry is written, so `payout create` after a crash finishes that batch
+        // instead of making a second one. The validator's tables (checks, fraud_flags,
+        // validator_coverage) are made by its migration; `IF NOT EXISTS` keeps this one
+        // independent of the order the two arrived in.
+        Migration(version: 9, sql: """
+            CREATE TABLE ledger_entries (
+                sequence INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                at_ms INTEGER NOT NULL,
+                memo TEXT NOT NULL,
+                reverses TEXT,
+                hash BLOB NOT NULL
+            ) STRICT;
+            CREATE TABLE ledger_lines (
+                sequence INTEGER NOT NULL REFERENCES ledger_entries(sequence),
+                line_no INTEGER NOT NULL,
+                account TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                amount INTEGER NOT NULL,
+                PRIMARY KEY (sequence, line_no)
+            ) STRICT, WITHOUT ROWID;
+            CREATE INDEX ledger_lines_by_account ON ledger_lines(account, currency);
+            CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+            CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+            CREATE TRIGGER ledger_lines_no_update BEFORE UPDATE ON ledger_lines BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+            CREATE TRIGGER ledger_lines_no_delete BEFORE DELETE ON ledger_lines BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+            CREATE TABLE period_closes (
+                stream TEXT NOT NULL,
+                start_ms INTEGER NOT NULL,
+                end_ms INTEGER NOT NULL,
+                closed_ms INTEGER NOT NULL,
+                pool_minor INTEGER NOT NULL,
+                currency TEXT NOT NULL,
+                unspent_minor INTEGER NOT NULL,
+                summary TEXT NOT NULL,
+                PRIMARY KEY (stream, start_ms)
+            ) STRICT;
+            CREATE TABLE period_results (
+                stream TEXT NOT NULL,
+                start_ms INTEGER NOT NULL,
+                node_id TEXT NOT NULL,
+                uptime_ms INTEGER NOT NULL,
+                verified_ms INTEGER NOT NULL,
+                checks_passed INTEGER NOT NULL,
+                checks_failed INTEGER NOT NULL,
+                quality_ppm INTEGER NOT NULL,
+                penalty_ppm INTEGER NOT NULL,
+                weight TEXT NOT NULL,
+                amount_minor INTEGER NOT NULL,
+                flagged INTEGER NOT NULL,
+                explanation TEXT NOT NULL,
+                PRIMARY KEY (stream, start_ms, node_id)
+            ) STRICT, WITHOUT ROWID;
+            CREATE INDEX period_results_by_node ON period_results(node_id, start_ms);
+            CREATE TRIGGER period_closes_immutable BEFORE UPDATE ON period_closes BEGIN SELECT RAISE(ABORT, 'a closed period is immutable'); END;
+            CREATE TRIGGER period_closes_kept BEFORE DELETE ON period_closes BEGIN SELECT RAISE(ABORT, 'a closed period is immutable'); END;
+            CREATE TRIGGER period_results_immutable BEFORE UPDATE ON period_results BEGIN SELECT RAISE(ABORT, 'a closed period is immutable'); END;
+            CREATE TRIGGER period_results_kept BEFORE DELETE ON period_results BEGIN SELECT RAISE(ABORT, 'a closed period is immutable'); END;
+
+            CREATE TABLE payout_batches (
+                id TEXT PRIMARY KEY,
+                currency TEXT NOT NULL,
+                minimum_minor INTEGER NOT NULL,
+                created_ms INTEGER NOT NULL
+            ) STRICT;
+            CREATE TABLE payout_rows (
+                batch TEXT NOT NULL REFERENCES payout_batches(id),
+                node_id TEXT NOT NULL,
+                display_name TEXT NOT NULL,
+                handle TEXT NOT NULL,
+                amount_minor INTEGER NOT NULL,
+                PRIMARY KEY (batch, node_id)
+            ) STRICT, WITHOUT ROWID;
+            CREATE TRIGGER payout_rows_immutable BEFORE UPDATE ON payout_rows BEGIN SELECT RAISE(ABORT, 'payout batches are append-only'); END;
+            CREATE TRIGGER payout_rows_kept BEFORE DELETE ON payout_rows BEGIN SELECT RAISE(ABORT, 'payout batches are append-only'); END;
+            CREATE TRIGGER payout_batches_immutable BEFORE UPDATE ON payout_batches BEGIN SELECT RAISE(ABORT, 'payout batches are append-only'); END;
+            CREATE TRIGGER payout_batches_kept BEFORE DELETE ON payout_batches BEGIN SELECT RAISE(ABORT, 'payout batches are append-only'); END;
+
+            CREATE TABLE IF NOT EXISTS checks (
+                id INTEGER PRIMARY KEY,
+                report_id TEXT NOT NULL UNIQUE,
+                node_id TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                chain_id INTEGER NOT NULL DEFAULT 0,
+                chunk_seq INTEGER NOT NULL DEFAULT 0,
+                kind TEXT NOT NULL DEFAULT 'chunk',
+                passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+                verdict TEXT NOT NULL DEFAULT '',
+                reason TEXT NOT NULL DEFAULT '',
+                ttfb_ms INTEGER NOT NULL DEFAULT 0,
+                throughput_bps INTEGER NOT NULL DEFAULT 0,
+                bytes INTEGER NOT NULL DEFAULT 0,
+                checked_ms INTEGER NOT NULL,
+                received_ms INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX IF NOT EXISTS checks_by_node ON checks(node_id, checked_ms);
+            CREATE TABLE IF NOT EXISTS fraud_flags (
+                id INTEGER PRIMARY KEY,
+                node_id TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                at_ms INTEGER NOT NULL,
+                reason TEXT NOT NULL,
+                evidence TEXT NOT NULL DEFAULT '',
+                cleared_ms INTEGER,
+                cleared_note TEXT
+            ) STRICT;
+            CREATE INDEX IF NOT EXISTS fraud_flags_by_node ON fraud_flags(node_id, at_ms);
+            CREATE TABLE IF NOT EXISTS validator_coverage (
+                start_ms INTEGER NOT NULL,
+                end_ms INTEGER NOT NULL,
+                PRIMARY KEY (start_ms)
+            ) STRICT;
+            CREATE TABLE IF NOT EXISTS pause_intervals (
+                node_id TEXT NOT NULL,
+                start_ms INTEGER NOT NULL,
+                end_ms INTEGER NOT NULL CHECK (end_ms >= start_ms),
+                closed INTEGER NOT NULL DEFAULT 0 CHECK (closed IN (0, 1)),
+                PRIMARY KEY (node_id, start_ms)
+            ) STRICT, WITHOUT ROWID;
+            """),
     ]
 }

@@ -141,11 +141,14 @@ public struct Balances: Sendable, Equatable {
     public struct Key: Sendable, Hashable, Comparable {
         public var account: Account
         public var currency: String
+        public init(account: Account, currency: String) { self.account = account; self.currency = currency }
         public static func < (a: Key, b: Key) -> Bool { a.account != b.account ? a.account < b.account : byteOrder(a.currency, b.currency) }
     }
 
     public private(set) var amounts: [Key: Int64] = [:]
     public init() {}
+    /// Balances as a store summed them from its lines (to check a new transaction against).
+    public init(_ amounts: [Key: Int64]) { self.amounts = amounts }
 
     public subscript(account: Account, currency: String) -> Int64 { amounts[Key(account: account, currency: currency)] ?? 0 }
 

@@ -48,6 +48,10 @@ public struct PayoutRow: Sendable, Hashable {
     public var handle: String
     public var recipient: PayoutRecipient
     public var amountMinor: Int64
+
+    public init(node: String, displayName: String, handle: String, recipient: PayoutRecipient, amountMinor: Int64) {
+        self.node = node; self.displayName = displayName; self.handle = handle; self.recipient = recipient; self.amountMinor = amountMinor
+    }
 }
 
 /// A batch made before anything is written: its id is the idempotency key (the ledger
@@ -61,6 +65,11 @@ public struct PayoutBatch: Sendable, Hashable {
     /// By node id.
     public var rows: [PayoutRow]
     public var totalMinor: Int64 { rows.reduce(0) { $0 + $1.amountMinor } }
+
+    /// A batch as it was made (read back from where it was stored).
+    public init(id: String, currency: CurrencyUnit, createdAtMs: Int64, note: String, rows: [PayoutRow]) {
+        self.id = id; self.currency = currency; self.createdAtMs = createdAtMs; self.note = note; self.rows = rows
+    }
 }
 
 /// A payable balance left for a later batch, and why.

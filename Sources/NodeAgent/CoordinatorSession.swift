@@ -31,7 +31,18 @@ final class CoordinatorSession: Sendable {
         var intervalMs: UInt32 = 5000
         var sessionID: Int64?
         var connection: RPCConnection?
+        /// The friend's money as the host last said (refreshed about once a minute).
+        var money: Money?
+        var moneyAskedMs: Int64 = 0
     }
+
+    struct Money: Sendable {
+        var thisPeriod: String
+        var balances: [(kind: String, text: String)]
+    }
+
+    /// What status shows of the friend's money.
+    var money: Money? { state.withLockedValue { $0.money } }
 
     init(identity: NodeIdentity, files: NodeFiles, tls: TLSContext, store: NodeStore, relays: Relays, viewers: ViewerService,
          control: NodeControl, logger: Logger) {
@@ -70,6 +81,7 @@ final class CoordinatorSession: Sendable {
                         let ack = try await connection.request(.heartbeat(try heartbeat()), timeout: .seconds(30))
                         guard case .heartbeatAck(let answer) = ack else { throw RPCError.unexpectedReply(ack.name) }
                         if let settings = answer.settings { apply(settings) }
+                        await refreshMoney(connection)
                         let interval = state.withLockedValue { $0.intervalMs }
                         try await Task.sleep(for: .milliseconds(Int64(interval)))
                     }
@@ -95,6 +107,23 @@ final class CoordinatorSession: Sendable {
             if backoffReset { backoff.reset() }
             try? await Task.sleep(for: backoff.next())
         }
+    }
+
+    /// Asks the host for this node's earnings now and then; a host without them is fine.
+    private func refreshMoney(_ connection: RPCConnection) async {
+        let now = NodeStore.nowMs()
+        guard state.withLockedValue({ now - $0.moneyAskedMs >= 60_000 }) else { return }
+        state.withLockedValue { $0.moneyAskedMs = now }
+        guard case .adminResponse(let earnings)? = try? await connection.request(.adminRequest(AdminRequest(command: ["earnings", "mine"])), timeout: .seconds(10)),
+              case .adminResponse(let balances)? = try? await connection.request(.adminRequest(AdminRequest(command: ["balance", "mine"])), timeout: .seconds(10)) else { return }
+        let state = earnings.columns.firstIndex(of: "state"), amount = earnings.columns.firstIndex(of: "amount"), currency = earnings.columns.firstIndex(of: "currency")
+        var open: [String] = []
+        if let state, let amount, let currency {
+            for row in earnings.rows where row[state] == "open" { open.append("\(row[amount]) \(row[currency])") }
+        }
+        let money = Money(thisPeriod: open.isEmpty ? "none yet" : open.joined(separator: ", "),
+                          balances: balances.rows.map { ($0[0], "\($0[1]) \($0[3])") })
+        self.state.withLockedValue { $0.money = money }
     }
 
     private func heartbeat() throws -> Heartbeat {

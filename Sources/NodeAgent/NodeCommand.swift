@@ -85,6 +85,7 @@ public struct NodeCommand: AsyncParsableCommand {
                                                  limits: rtmpLimits, hmac: { HMACSHA256.mac(key: $0, data: $1) }, logger: logger)
             let session = CoordinatorSession(identity: identity, files: files, tls: tls, store: store, relays: relays, viewers: viewers,
                                              control: nodeControl, logger: logger)
+            nodeControl.coordinator.withLockedValue { $0 = { try await session.request($0) } }
             let base = BaseHandler(daemon: daemon, listening: [control, http, rtmp]) {
                 Self.status(identity: identity, session: session, relays: relays, viewers: viewers, store: store, control: nodeControl)
             }
@@ -134,7 +135,8 @@ public struct NodeCommand: AsyncParsableCommand {
                 StatusItem("upload_bps", integer: viewers.uploadBps()),
                 StatusItem("uptime_today", "\(uptime / 3600)h \(TextFormat.padded((uptime % 3600) / 60, width: 2))m"),
                 StatusItem("uptime_today_seconds", integer: uptime),
-            ]
+                StatusItem("earnings_this_period", session.money?.thisPeriod ?? "not reported by the host yet"),
+            ] + (session.money?.balances.map { StatusItem("earnings_\($0.kind)", $0.text) } ?? [])
         }
     }
 }

@@ -1,5 +1,6 @@
 import LiveMedia
 import Logging
+import NIOConcurrencyHelpers
 import StreamrConfig
 import StreamrRPC
 import StreamrWire
@@ -10,6 +11,8 @@ struct NodeControl: Sendable {
     let store: NodeStore
     let relays: Relays
     let logger: Logger
+    /// Asks the host's coordinator on the node's own session (set once the session exists).
+    let coordinator = NIOLockedValueBox<(@Sendable (Envelope.Body) async throws -> Envelope.Body)?>(nil)
 
     /// The pause in force now (nil: not paused; 0: until resumed; else until that unix ms).
     func pausedUntil() -> Int64? { (try? store.pausedUntil()) ?? nil }
@@ -22,8 +25,18 @@ struct NodeControl: Sendable {
             guard case .adminRequest(let request) = envelope.body else {
                 throw ErrorMessage(.unsupported, "\(envelope.body.name) is not served on the node's control socket")
             }
+            if request.command.first == "earnings" { return .adminResponse(try await self.earnings(request)) }
             return .adminResponse(try self.handle(request))
         }
+    }
+
+    /// A friend's own earnings, from the host (this node's rows only).
+    func earnings(_ request: AdminRequest) async throws -> AdminResponse {
+        guard let ask = coordinator.withLockedValue({ $0 }) else { throw ErrorMessage(.unavailable, "the node agent has not started its session yet") }
+        let command = request.command == ["earnings", "explain"] ? ["earnings", "explain"] : ["earnings", "mine"]
+        let answer = try await ask(.adminRequest(AdminRequest(command: command, arguments: request.arguments.filter { $0.name != "node" })))
+        guard case .adminResponse(let response) = answer else { throw ErrorMessage(.internalError, "unexpected answer from the host") }
+        return response
     }
 
     func handle(_ request: AdminRequest) throws -> AdminResponse {

@@ -62,6 +62,32 @@ public enum TextFormat {
             + "\(p(parts.tm_hour, 2)):\(p(parts.tm_min, 2)):\(p(parts.tm_sec, 2))Z"
     }
 
+    /// Parses "2026-12-02T05:00:00Z" (UTC, as `timestamp` writes it; a date alone is midnight).
+    public static func parseTimestamp(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64? {
+            guard range.upperBound <= bytes.count, range.allSatisfy({ (48...57).contains(bytes[$0]) }) else { return nil }
+            return range.reduce(Int64(0)) { $0 * 10 + Int64(bytes[$1] - 48) }
+        }
+        guard bytes.count == 10 || (bytes.count == 20 && bytes[10] == UInt8(ascii: "T") && bytes[19] == UInt8(ascii: "Z")),
+              bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let y = number(0..<4), let m = number(5..<7), let d = number(8..<10), (1...12).contains(m), (1...31).contains(d) else { return nil }
+        var hh: Int64 = 0, mm: Int64 = 0, ss: Int64 = 0
+        if bytes.count == 20 {
+            guard bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), let h = number(11..<13), let mi = number(14..<16),
+                  let s = number(17..<19), h < 24, mi < 60, s < 61 else { return nil }
+            (hh, mm, ss) = (h, mi, s)
+        }
+        // Days from the civil date (Howard Hinnant's algorithm), then seconds.
+        let yy = m <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return days * 86_400 + hh * 3600 + mm * 60 + ss
+    }
+
     /// Unix seconds of the last local midnight at or before `unixSeconds`.
     public static func localMidnight(unixSeconds: Int64) -> Int64 {
         var t = time_t(unixSeconds)
