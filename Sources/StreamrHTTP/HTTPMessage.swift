@@ -117,3 +117,26 @@ public struct HTTPBodyWriter: Sendable {
         try await outbound.write(contentsOf: buffers.map { .body(.byteBuffer($0)) })
     }
 }
+
+extension HTTPRequest {
+    /// How to answer this request's `Range` over a representation of `length` bytes (see
+    /// `HTTPRange`). Range handling is defined for GET only (RFC 9110 §14.2), so any other
+    /// method, or more than one Range or If-Range field, gets `.full`. `entityTag` is the
+    /// response's strong ETag, if it has one, for If-Range.
+    public func range(length: Int, entityTag: String? = nil) -> HTTPRange {
+        guard method == .GET else { return .full }
+        let range = headers["Range"], ifRange = headers["If-Range"]
+        guard range.count == 1, ifRange.count <= 1 else { return .full }
+        return HTTPRange.parse(range[0], length: length, ifRange: ifRange.first, entityTag: entityTag)
+    }
+}
+
+extension HTTPRange {
+    /// 200 OK, 206 Partial Content or 416 Range Not Satisfiable.
+    public var status: HTTPResponseStatus { HTTPResponseStatus(statusCode: statusCode) }
+
+    /// Adds `Accept-Ranges` and, on a 206 or 416, `Content-Range` to `headers`.
+    public func addHeaders(to headers: inout HTTPHeaders, length: Int) {
+        for field in responseHeaders(length: length) { headers.replaceOrAdd(name: field.name, value: field.value) }
+    }
+}
