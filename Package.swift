@@ -111,7 +111,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "bench/Sources/streamr-bench"),
 
-        .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"]),
+        .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"], exclude: ["Corpus"]),
         .testTarget(name: "StreamrStoreTests", dependencies: ["StreamrStore"]),
         .testTarget(name: "StreamrSystemdTests", dependencies: ["StreamrSystemd", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StreamrWireTests", dependencies: [

@@ -92,27 +92,38 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
 
 /// Durations as people write them: "500ms", "5s", "10m", "24h", "7d", or a bare number of seconds.
 public enum DurationText {
+    /// nil for anything else, including an amount whose seconds do not fit an Int64.
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingWhitespace()
         let digits = trimmed.prefix { $0.isNumber }
         guard !digits.isEmpty, let amount = Int64(digits) else { return nil }
+        let unit: Int64
         switch trimmed.dropFirst(digits.count) {
         case "ms": return .milliseconds(amount)
-        case "", "s": return .seconds(amount)
-        case "m", "min": return .seconds(amount * 60)
-        case "h": return .seconds(amount * 3600)
-        case "d": return .seconds(amount * 86_400)
+        case "", "s": unit = 1
+        case "m", "min": unit = 60
+        case "h": unit = 3600
+        case "d": unit = 86_400
         default: return nil
         }
+        let (seconds, overflow) = amount.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : .seconds(seconds)
     }
 
+    /// The largest unit that states `duration` exactly (sub-millisecond parts are dropped).
+    /// Works on Duration's seconds and milliseconds apart, so no duration overflows it.
     public static func format(_ duration: Duration) -> String {
-        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        if ms % 86_400_000 == 0 && ms > 0 { return "\(ms / 86_400_000)d" }
-        if ms % 3_600_000 == 0 && ms > 0 { return "\(ms / 3_600_000)h" }
-        if ms % 60_000 == 0 && ms > 0 { return "\(ms / 60_000)m" }
-        if ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
+        let (seconds, attoseconds) = duration.components
+        let ms = attoseconds / 1_000_000_000_000_000  // same sign as seconds, -999...999
+        guard ms == 0 else {
+            if seconds == 0 { return "\(ms)ms" }
+            let digits = String(ms.magnitude)
+            return "\(seconds)" + String(repeating: "0", count: 3 - digits.count) + digits + "ms"
+        }
+        if seconds > 0 && seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
+        if seconds > 0 && seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds > 0 && seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
     }
 }
 

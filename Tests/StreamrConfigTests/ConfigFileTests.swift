@@ -1,3 +1,4 @@
+import Foundation
 import StreamrConfig
 import XCTest
 
@@ -49,6 +50,52 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertNil(DurationText.parse("5 parsecs"))
         XCTAssertEqual(DurationText.format(.seconds(86_400)), "1d")
         XCTAssertEqual(DurationText.format(.milliseconds(1500)), "1500ms")
+    }
+
+    /// Found by fuzz/run.sh config: a number of minutes, hours or days past Int64 seconds
+    /// trapped in parse, and a large number of seconds trapped in format (seconds * 1000).
+    func testDurationsNeverOverflow() {
+        XCTAssertNil(DurationText.parse("9999999999999999999"))  // over Int64
+        XCTAssertNil(DurationText.parse("153722867280912931m"))
+        XCTAssertNil(DurationText.parse("2562047788015216h"))
+        XCTAssertNil(DurationText.parse("106751991167301d"))
+        XCTAssertEqual(DurationText.parse("106751991167300d"), .seconds(Int64(106_751_991_167_300) * 86_400))
+        XCTAssertEqual(DurationText.parse("9223372036854775807ms"), .milliseconds(Int64.max))
+        XCTAssertEqual(DurationText.format(.seconds(Int64.max)), "\(Int64.max)s")
+        XCTAssertEqual(DurationText.format(.seconds(2_222_222_222_222_222_222)), "2222222222222222222s")
+        XCTAssertEqual(DurationText.format(.milliseconds(Int64.max)), "9223372036854775807ms")
+        XCTAssertEqual(DurationText.format(.seconds(Int64(106_751_991_167_300) * 86_400)), "106751991167300d")
+        XCTAssertEqual(DurationText.format(.milliseconds(-1500)), "-1500ms")
+        XCTAssertEqual(DurationText.format(.milliseconds(5)), "5ms")
+        XCTAssertEqual(DurationText.format(.milliseconds(60_005)), "60005ms")
+        XCTAssertEqual(DurationText.format(.zero), "0s")
+        XCTAssertEqual(DurationText.format(.seconds(90)), "90s")
+        XCTAssertEqual(DurationText.format(.seconds(120)), "2m")
+        XCTAssertEqual(DurationText.format(.seconds(7200)), "2h")
+    }
+
+    /// Inputs the libFuzzer harness (fuzz/run.sh config) once crashed on, kept as regressions:
+    /// each goes through what the harness checks.
+    func testFuzzCorpus() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        XCTAssertFalse(files.isEmpty)
+        for file in files {
+            let text = String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self)
+            var values = [text]
+            if let config = try? ConfigFile.parse(text, source: file) {
+                values += config.entries.values.map(\.value)
+                for key in config.entries.keys {
+                    _ = try? config.int(key, default: 0)
+                    _ = try? config.bool(key, default: false)
+                    _ = try? config.duration(key, default: .zero)
+                }
+            }
+            for value in values {
+                if let d = DurationText.parse(value) { XCTAssertEqual(DurationText.parse(DurationText.format(d)), d, file) }
+                if let hp = HostPort.parse(value) { XCTAssertEqual(HostPort.parse(hp.description), hp, file) }
+            }
+        }
     }
 
     func testHostPort() {
