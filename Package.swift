@@ -131,7 +131,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"]),
+        .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"], exclude: ["Corpus"]),
         .testTarget(name: "StreamrHTTPTests", dependencies: [
             "StreamrHTTP", "StreamrRPC",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
