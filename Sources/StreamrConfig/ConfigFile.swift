@@ -18,21 +18,25 @@ public struct ConfigFile: Sendable, Equatable {
     }
 
     /// Parses `text`. Later lines override earlier ones (as drop-ins would).
+    ///
+    /// Lines, `=` and quotes are found among Unicode scalars, not Characters: "\r\n" is one
+    /// Character (a CRLF file would read as one line), and a combining mark right after `=` or
+    /// a quote would merge with it and hide it.
     public static func parse(_ text: String, source: String) throws(ConfigError) -> ConfigFile {
         var entries: [String: Entry] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+        for (index, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingWhitespaceScalars()
+            if line.isEmpty || line.first == "#" || line.first == ";" { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigError(source: source, line: index + 1, message: "expected `key = value`, got `\(line)`")
+                throw ConfigError(source: source, line: index + 1, message: "expected `key = value`, got `\(String(Substring(line)))`")
             }
-            let key = line[..<equals].trimmingWhitespace()
-            var value = line[line.index(after: equals)...].trimmingWhitespace()
+            let key = String(Substring(line[..<equals].trimmingWhitespaceScalars()))
+            var value = line[line.index(after: equals)...].trimmingWhitespaceScalars()
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }) else {
                 throw ConfigError(source: source, line: index + 1, message: "invalid key `\(key)`")
             }
-            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
-            entries[key] = Entry(value: value, line: index + 1)
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
+            entries[key] = Entry(value: String(Substring(value)), line: index + 1)
         }
         return ConfigFile(source: source, entries: entries)
     }
@@ -158,6 +162,15 @@ extension StringProtocol {
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }
         return String(s)
+    }
+}
+
+extension Substring.UnicodeScalarView {
+    func trimmingWhitespaceScalars() -> Substring.UnicodeScalarView {
+        var s = self
+        while let f = s.first, f.properties.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.properties.isWhitespace { s.removeLast() }
+        return s
     }
 }
 

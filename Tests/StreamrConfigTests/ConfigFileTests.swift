@@ -74,6 +74,21 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(DurationText.format(.seconds(7200)), "2h")
     }
 
+    /// Found by fuzz/run.sh config: a quoted value starting with a combining mark kept its
+    /// quotes (the mark merged with the quote into one Character), so a file written out again
+    /// read differently; for the same reason a CRLF file was one long line.
+    func testLinesEqualsAndQuotesAreScalars() throws {
+        let file = try ConfigFile.parse("a = \"\u{342}x\"\r\nb = 2\r\n# c\r\nc =\u{301}3\r\n", source: "crlf.conf")
+        XCTAssertEqual(file.string("a", default: ""), "\u{342}x")
+        XCTAssertEqual(try file.int("b", default: 0), 2)
+        XCTAssertEqual(file.line(of: "b"), 2)
+        XCTAssertEqual(file.string("c", default: ""), "\u{301}3")
+        XCTAssertEqual(file.entries.count, 3)
+        XCTAssertThrowsError(try ConfigFile.parse("a\u{301}b\n", source: "x.conf")) {
+            XCTAssertEqual("\($0)", "x.conf:1: expected `key = value`, got `a\u{301}b`")
+        }
+    }
+
     /// Inputs the libFuzzer harness (fuzz/run.sh config) once crashed on, kept as regressions:
     /// each goes through what the harness checks.
     func testFuzzCorpus() throws {
@@ -84,6 +99,9 @@ final class ConfigFileTests: XCTestCase {
             let text = String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self)
             var values = [text]
             if let config = try? ConfigFile.parse(text, source: file) {
+                let rendered = config.entries.map { "\($0.key) = \"\($0.value.value)\"\n" }.joined()
+                XCTAssertEqual(try ConfigFile.parse(rendered, source: "again").entries.mapValues(\.value),
+                               config.entries.mapValues(\.value), file)
                 values += config.entries.values.map(\.value)
                 for key in config.entries.keys {
                     _ = try? config.int(key, default: 0)
