@@ -157,13 +157,23 @@ let package = Package(
 )
 
 // libFuzzer harnesses, only when fuzz/run.sh builds them (they have no main of their own:
-// libFuzzer provides it under -sanitize=fuzzer).
+// libFuzzer provides it under -sanitize=fuzzer). One source file in fuzz/ each.
 if ProcessInfo.processInfo.environment["STREAMR_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "streamr-fuzz-frames", dependencies: [
-        "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
-    ], path: "fuzz", sources: ["FrameDecoderFuzzer.swift"]))
-    package.targets.append(.executableTarget(name: "streamr-fuzz-rtmp", dependencies: ["RTMP"],
-                                             path: "fuzz", sources: ["RTMPFuzzer.swift"]))
-    package.targets.append(.executableTarget(name: "streamr-fuzz-flv", dependencies: ["FLV"],
-                                             path: "fuzz", sources: ["FLVFuzzer.swift"]))
+    let harnesses: [(name: String, source: String, dependencies: [Target.Dependency])] = [
+        ("frames", "FrameDecoderFuzzer.swift", ["StreamrWire", .product(name: "NIOCore", package: "swift-nio")]),
+        ("rtmp", "RTMPFuzzer.swift", ["RTMP"]),
+        ("flv", "FLVFuzzer.swift", ["FLV"]),
+        ("http", "HTTPFuzzer.swift", [
+            "StreamrHTTP", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        ("joinline", "JoinLineFuzzer.swift", ["CoordinatorCore"]),
+        ("config", "ConfigFuzzer.swift", ["StreamrConfig"]),
+        ("hls", "HLSFuzzer.swift", ["HLS", "FLV"]),
+    ]
+    for h in harnesses {
+        let others = harnesses.map(\.source).filter { $0 != h.source } + ["run.sh"]
+        package.targets.append(.executableTarget(name: "streamr-fuzz-\(h.name)", dependencies: h.dependencies,
+                                                 path: "fuzz", exclude: others, sources: [h.source]))
+    }
 }
