@@ -149,8 +149,16 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
-        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        guard let port = Int(portText), (0...65535).contains(port),
+              host.unicodeScalars.allSatisfy(Self.isHostCharacter) else { return nil }
         return HostPort(host: host.isEmpty ? "0.0.0.0" : String(host), port: port)
+    }
+
+    /// A name or an address: letters, digits, `-._`; `:` and `%` (an IPv6 zone) can only come
+    /// from inside brackets. Anything else (spaces, `=`, another `[`) would not read back the
+    /// same from `description`, and no resolver takes it.
+    private static func isHostCharacter(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "-._:%".unicodeScalars.contains(c)
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

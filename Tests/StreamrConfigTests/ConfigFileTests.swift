@@ -124,5 +124,15 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertNil(HostPort.parse("::1:1935"), "bare IPv6 needs brackets")
         XCTAssertNil(HostPort.parse("host:http"))
         XCTAssertNil(HostPort.parse("host:70000"))
+        XCTAssertEqual(HostPort.parse("[fe80::1%eth0]:80"), HostPort(host: "fe80::1%eth0", port: 80))
+        XCTAssertEqual(HostPort.parse("my-host_1.example:80")?.description, "my-host_1.example:80")
+    }
+
+    /// Found by fuzz/run.sh config: the brackets took any text (`[ =1]:8935`), whose
+    /// description (` =1:8935`) then read back as another host. Hosts are names and addresses.
+    func testHostPortHostsAreNamesOrAddresses() {
+        for text in ["[ =1]:8935", "[[::1]:1", "[a b]:1", "[\u{e9}]:1", "a=b:1", "h\u{0}:1", "[::1\n]:1"] {
+            XCTAssertNil(HostPort.parse(text), text)
+        }
     }
 }
