@@ -4,9 +4,9 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 DEB_PACKAGES := libsystemd-dev libsqlite3-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler pkg-config openssl systemd systemd-container debootstrap \
-	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl binutils sqlite3 python3 ffmpeg
+	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl binutils sqlite3 python3 python3-venv ffmpeg
 
-.PHONY: all deps build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean \
+.PHONY: all deps ffmpeg9 build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean \
 	deb deb-repack deb-clean package-test
 
 all: build
@@ -33,8 +33,17 @@ proto-check:
 	  diff -u Sources/CStreamrProto/include/streamr.pb-c.h $$tmp/streamr.pb-c.h && \
 	  echo "proto-check: generated C is up to date"; rc=$$?; rm -rf $$tmp; exit $$rc
 
-unit-test:
-	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+# ffmpeg 9, static, from PyPI's imageio-ffmpeg: the HLS tests encode HEVC, AV1 and Opus into
+# Enhanced RTMP FLV with it (Debian 12's ffmpeg 5.1 cannot). Kept in .build-tools/venv.
+FFMPEG9_VENV := .build-tools/venv
+ffmpeg9:
+	@[ -x $(FFMPEG9_VENV)/bin/python ] || python3 -m venv $(FFMPEG9_VENV)
+	@$(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg' 2>/dev/null || $(FFMPEG9_VENV)/bin/pip install -q imageio-ffmpeg
+
+# With STREAMR_REQUIRE_FFMPEG9=1 the tests that need ffmpeg 9 fail, not skip, without it.
+unit-test: ffmpeg9
+	STREAMR_FFMPEG9=$$($(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())') \
+	  STREAMR_REQUIRE_FFMPEG9=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build
 
 integration-test:
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) tests/integration/run-all.sh

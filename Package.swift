@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "streamr-node", targets: ["streamr-node"]),
         .executable(name: "streamrctl", targets: ["streamrctl"]),
         .executable(name: "streamr-bench", targets: ["streamr-bench"]),
+        .executable(name: "streamr-sim", targets: ["streamr-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -83,20 +84,36 @@ let package = Package(
         .target(name: "FLV"),
         // Pure logic: FLV chunks to MPEG-TS segments and HLS playlists for the node agent.
         .target(name: "HLS", dependencies: ["FLV"]),
+        // Pure logic: verified uptime, quality, the pool split, the ledger's transactions, hash
+        // chain and verifier, payout batches and exports. SHA-256 is injected; depends on nothing.
+        .target(name: "Earnings", exclude: ["README.md"]),
+        // Pure logic for the validator: check scheduling, probe planning, outcome evaluation,
+        // fraud policy and routing scores. Depends on nothing (randomness and clock injected).
+        .target(name: "Validation"),
 
         // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
-            "FLV", "RTMP", "StreamrWire", "StreamrHTTP", "StreamrRPC",
+            "FLV", "RTMP", "StreamrWire", "StreamrHTTP", "StreamrRPC", "StreamrConfig",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // The one relay core: subscription server and client, chunk checks against the host's
+        // signing key, and a stream as a relay receives it (ingest, node and validator use it).
+        .target(name: "Relay", dependencies: [
+            "LiveMedia", "FLV", "StreamrWire", "StreamrRPC", "StreamrTLS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // One module per daemon, and the CLI.
         .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
-        .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "FLV", "RTMP"]),
-        .target(name: "Validator", dependencies: daemonDeps),
-        .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "FLV", "HLS", "CoordinatorCore"]),
+        .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "RTMP"]),
+        .target(name: "Validator", dependencies: daemonDeps + ["Relay"]),
+        .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "HLS", "CoordinatorCore"]),
         .target(name: "Ctl", dependencies: daemonDeps),
 
         // Thin executables.
@@ -110,6 +127,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "bench/Sources/streamr-bench"),
+        // The validator's rules against simulated nodes (bench/README.md): seeded, prints a table.
+        .executableTarget(name: "streamr-sim", dependencies: ["Validation"], path: "bench/Sources/streamr-sim"),
 
         .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"], exclude: ["Corpus"]),
         .testTarget(name: "StreamrStoreTests", dependencies: ["StreamrStore"]),
@@ -132,6 +151,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"], exclude: ["Corpus"]),
+        // Its own SHA-256 for the chain tests, so it needs nothing but Earnings.
+        .testTarget(name: "EarningsTests", dependencies: ["Earnings"]),
         .testTarget(name: "StreamrHTTPTests", dependencies: [
             "StreamrHTTP", "StreamrRPC",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -143,11 +164,15 @@ let package = Package(
         .testTarget(name: "FLVTests", dependencies: ["FLV", "StreamrTLS"]),
         // StreamrTLS only for SHA-256, injected into the FLV chunker that cuts the test streams.
         .testTarget(name: "LiveMediaTests", dependencies: [
-            "LiveMedia", "FLV", "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
+            "LiveMedia", "FLV", "RTMP", "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "FLV", "StreamrTLS", "StreamrWire"]),
+        .testTarget(name: "RelayTests", dependencies: [
+            "Relay", "LiveMedia", "FLV", "StreamrTLS", "StreamrWire", "StreamrRPC",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),

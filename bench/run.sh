@@ -43,3 +43,7 @@ echo
 echo "## Node agent (bench/node/node.sh)"
 echo
 STREAMR_BIN=$BIN bash bench/node/node.sh
+echo
+echo "## Validator rules under simulated nodes (streamr-sim)"
+echo
+"$BIN/streamr-sim"

@@ -277,6 +277,51 @@ void   streamr__node_settings__free_unpacked
   assert(message->base.descriptor == &streamr__node_settings__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   streamr__enroll_confirm__init
+                     (Streamr__EnrollConfirm         *message)
+{
+  static const Streamr__EnrollConfirm init_value = STREAMR__ENROLL_CONFIRM__INIT;
+  *message = init_value;
+}
+size_t streamr__enroll_confirm__get_packed_size
+                     (const Streamr__EnrollConfirm *message)
+{
+  assert(message->base.descriptor == &streamr__enroll_confirm__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t streamr__enroll_confirm__pack
+                     (const Streamr__EnrollConfirm *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &streamr__enroll_confirm__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t streamr__enroll_confirm__pack_to_buffer
+                     (const Streamr__EnrollConfirm *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &streamr__enroll_confirm__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Streamr__EnrollConfirm *
+       streamr__enroll_confirm__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Streamr__EnrollConfirm *)
+     protobuf_c_message_unpack (&streamr__enroll_confirm__descriptor,
+                                allocator, len, data);
+}
+void   streamr__enroll_confirm__free_unpacked
+                     (Streamr__EnrollConfirm *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &streamr__enroll_confirm__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   streamr__heartbeat__init
                      (Streamr__Heartbeat         *message)
 {
@@ -952,7 +997,7 @@ void   streamr__admin_row__free_unpacked
   assert(message->base.descriptor == &streamr__admin_row__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor streamr__envelope__field_descriptors[17] =
+static const ProtobufCFieldDescriptor streamr__envelope__field_descriptors[18] =
 {
   {
     "id",
@@ -1158,11 +1203,24 @@ static const ProtobufCFieldDescriptor streamr__envelope__field_descriptors[17] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "enroll_confirm",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Streamr__Envelope, body_case),
+    offsetof(Streamr__Envelope, enroll_confirm),
+    &streamr__enroll_confirm__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__envelope__field_indices_by_name[] = {
   15,   /* field[15] = admin_request */
   16,   /* field[16] = admin_response */
   11,   /* field[11] = chunk_sealed */
+  17,   /* field[17] = enroll_confirm */
   4,   /* field[4] = enroll_request */
   5,   /* field[5] = enroll_response */
   3,   /* field[3] = error */
@@ -1182,7 +1240,7 @@ static const ProtobufCIntRange streamr__envelope__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 2 },
-  { 0, 17 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor streamr__envelope__descriptor =
 {
@@ -1192,7 +1250,7 @@ const ProtobufCMessageDescriptor streamr__envelope__descriptor =
   "Streamr__Envelope",
   "streamr",
   sizeof(Streamr__Envelope),
-  17,
+  18,
   streamr__envelope__field_descriptors,
   streamr__envelope__field_indices_by_name,
   2,  streamr__envelope__number_ranges,
@@ -1494,7 +1552,7 @@ const ProtobufCMessageDescriptor streamr__enroll_response__descriptor =
   (ProtobufCMessageInit) streamr__enroll_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__node_settings__field_descriptors[3] =
+static const ProtobufCFieldDescriptor streamr__node_settings__field_descriptors[4] =
 {
   {
     "heartbeat_interval_ms",
@@ -1532,16 +1590,29 @@ static const ProtobufCFieldDescriptor streamr__node_settings__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "signing_key_der",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__NodeSettings, signing_key_der),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__node_settings__field_indices_by_name[] = {
   0,   /* field[0] = heartbeat_interval_ms */
   1,   /* field[1] = ingest_address */
+  3,   /* field[3] = signing_key_der */
   2,   /* field[2] = streams */
 };
 static const ProtobufCIntRange streamr__node_settings__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor streamr__node_settings__descriptor =
 {
@@ -1551,14 +1622,78 @@ const ProtobufCMessageDescriptor streamr__node_settings__descriptor =
   "Streamr__NodeSettings",
   "streamr",
   sizeof(Streamr__NodeSettings),
-  3,
+  4,
   streamr__node_settings__field_descriptors,
   streamr__node_settings__field_indices_by_name,
   1,  streamr__node_settings__number_ranges,
   (ProtobufCMessageInit) streamr__node_settings__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__heartbeat__field_descriptors[8] =
+static const ProtobufCFieldDescriptor streamr__enroll_confirm__field_descriptors[3] =
+{
+  {
+    "node_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__EnrollConfirm, node_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "abandon",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__EnrollConfirm, abandon),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__EnrollConfirm, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned streamr__enroll_confirm__field_indices_by_name[] = {
+  1,   /* field[1] = abandon */
+  0,   /* field[0] = node_id */
+  2,   /* field[2] = reason */
+};
+static const ProtobufCIntRange streamr__enroll_confirm__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor streamr__enroll_confirm__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "streamr.EnrollConfirm",
+  "EnrollConfirm",
+  "Streamr__EnrollConfirm",
+  "streamr",
+  sizeof(Streamr__EnrollConfirm),
+  3,
+  streamr__enroll_confirm__field_descriptors,
+  streamr__enroll_confirm__field_indices_by_name,
+  1,  streamr__enroll_confirm__number_ranges,
+  (ProtobufCMessageInit) streamr__enroll_confirm__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor streamr__heartbeat__field_descriptors[11] =
 {
   {
     "seq",
@@ -1656,9 +1791,48 @@ static const ProtobufCFieldDescriptor streamr__heartbeat__field_descriptors[8] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "paused",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Heartbeat, paused),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "paused_until_unix_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Heartbeat, paused_until_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "machine_id_sha256",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Heartbeat, machine_id_sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__heartbeat__field_indices_by_name[] = {
   3,   /* field[3] = buffer_health_ms */
+  10,   /* field[10] = machine_id_sha256 */
+  8,   /* field[8] = paused */
+  9,   /* field[9] = paused_until_unix_ms */
   1,   /* field[1] = sent_unix_ms */
   0,   /* field[0] = seq */
   2,   /* field[2] = streams */
@@ -1670,7 +1844,7 @@ static const unsigned streamr__heartbeat__field_indices_by_name[] = {
 static const ProtobufCIntRange streamr__heartbeat__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor streamr__heartbeat__descriptor =
 {
@@ -1680,7 +1854,7 @@ const ProtobufCMessageDescriptor streamr__heartbeat__descriptor =
   "Streamr__Heartbeat",
   "streamr",
   sizeof(Streamr__Heartbeat),
-  8,
+  11,
   streamr__heartbeat__field_descriptors,
   streamr__heartbeat__field_indices_by_name,
   1,  streamr__heartbeat__number_ranges,
@@ -1815,7 +1989,7 @@ const ProtobufCMessageDescriptor streamr__heartbeat_ack__descriptor =
   (ProtobufCMessageInit) streamr__heartbeat_ack__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__subscribe__field_descriptors[2] =
+static const ProtobufCFieldDescriptor streamr__subscribe__field_descriptors[3] =
 {
   {
     "stream",
@@ -1841,15 +2015,28 @@ static const ProtobufCFieldDescriptor streamr__subscribe__field_descriptors[2] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "chain_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__Subscribe, chain_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__subscribe__field_indices_by_name[] = {
+  2,   /* field[2] = chain_id */
   1,   /* field[1] = resume_after_chunk */
   0,   /* field[0] = stream */
 };
 static const ProtobufCIntRange streamr__subscribe__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor streamr__subscribe__descriptor =
 {
@@ -1859,14 +2046,14 @@ const ProtobufCMessageDescriptor streamr__subscribe__descriptor =
   "Streamr__Subscribe",
   "streamr",
   sizeof(Streamr__Subscribe),
-  2,
+  3,
   streamr__subscribe__field_descriptors,
   streamr__subscribe__field_indices_by_name,
   1,  streamr__subscribe__number_ranges,
   (ProtobufCMessageInit) streamr__subscribe__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__subscribe_ack__field_descriptors[3] =
+static const ProtobufCFieldDescriptor streamr__subscribe_ack__field_descriptors[4] =
 {
   {
     "stream",
@@ -1904,8 +2091,21 @@ static const ProtobufCFieldDescriptor streamr__subscribe_ack__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "chain_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__SubscribeAck, chain_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__subscribe_ack__field_indices_by_name[] = {
+  3,   /* field[3] = chain_id */
   1,   /* field[1] = first_chunk */
   2,   /* field[2] = resumed */
   0,   /* field[0] = stream */
@@ -1913,7 +2113,7 @@ static const unsigned streamr__subscribe_ack__field_indices_by_name[] = {
 static const ProtobufCIntRange streamr__subscribe_ack__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor streamr__subscribe_ack__descriptor =
 {
@@ -1923,7 +2123,7 @@ const ProtobufCMessageDescriptor streamr__subscribe_ack__descriptor =
   "Streamr__SubscribeAck",
   "streamr",
   sizeof(Streamr__SubscribeAck),
-  3,
+  4,
   streamr__subscribe_ack__field_descriptors,
   streamr__subscribe_ack__field_indices_by_name,
   1,  streamr__subscribe_ack__number_ranges,
@@ -2020,7 +2220,7 @@ const ProtobufCMessageDescriptor streamr__media_data__descriptor =
   (ProtobufCMessageInit) streamr__media_data__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__chunk_sealed__field_descriptors[8] =
+static const ProtobufCFieldDescriptor streamr__chunk_sealed__field_descriptors[10] =
 {
   {
     "stream",
@@ -2118,11 +2318,37 @@ static const ProtobufCFieldDescriptor streamr__chunk_sealed__field_descriptors[8
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "chain_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__ChunkSealed, chain_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sealed_unix_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__ChunkSealed, sealed_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__chunk_sealed__field_indices_by_name[] = {
   6,   /* field[6] = chain */
+  8,   /* field[8] = chain_id */
   2,   /* field[2] = first_timestamp_ms */
   3,   /* field[3] = last_timestamp_ms */
+  9,   /* field[9] = sealed_unix_ms */
   1,   /* field[1] = seq */
   5,   /* field[5] = sha256 */
   7,   /* field[7] = signature */
@@ -2132,7 +2358,7 @@ static const unsigned streamr__chunk_sealed__field_indices_by_name[] = {
 static const ProtobufCIntRange streamr__chunk_sealed__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor streamr__chunk_sealed__descriptor =
 {
@@ -2142,7 +2368,7 @@ const ProtobufCMessageDescriptor streamr__chunk_sealed__descriptor =
   "Streamr__ChunkSealed",
   "streamr",
   sizeof(Streamr__ChunkSealed),
-  8,
+  10,
   streamr__chunk_sealed__field_descriptors,
   streamr__chunk_sealed__field_indices_by_name,
   1,  streamr__chunk_sealed__number_ranges,
@@ -2373,7 +2599,7 @@ const ProtobufCMessageDescriptor streamr__status__descriptor =
   (ProtobufCMessageInit) streamr__status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__status_item__field_descriptors[2] =
+static const ProtobufCFieldDescriptor streamr__status_item__field_descriptors[3] =
 {
   {
     "key",
@@ -2399,15 +2625,28 @@ static const ProtobufCFieldDescriptor streamr__status_item__field_descriptors[2]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "type",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__StatusItem, type),
+    &streamr__value_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__status_item__field_indices_by_name[] = {
   0,   /* field[0] = key */
+  2,   /* field[2] = type */
   1,   /* field[1] = value */
 };
 static const ProtobufCIntRange streamr__status_item__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor streamr__status_item__descriptor =
 {
@@ -2417,7 +2656,7 @@ const ProtobufCMessageDescriptor streamr__status_item__descriptor =
   "Streamr__StatusItem",
   "streamr",
   sizeof(Streamr__StatusItem),
-  2,
+  3,
   streamr__status_item__field_descriptors,
   streamr__status_item__field_indices_by_name,
   1,  streamr__status_item__number_ranges,
@@ -2526,7 +2765,7 @@ const ProtobufCMessageDescriptor streamr__admin_argument__descriptor =
   (ProtobufCMessageInit) streamr__admin_argument__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__admin_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor streamr__admin_response__field_descriptors[4] =
 {
   {
     "columns",
@@ -2564,16 +2803,29 @@ static const ProtobufCFieldDescriptor streamr__admin_response__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "types",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Streamr__AdminResponse, n_types),
+    offsetof(Streamr__AdminResponse, types),
+    &streamr__value_type__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__admin_response__field_indices_by_name[] = {
   0,   /* field[0] = columns */
   2,   /* field[2] = message */
   1,   /* field[1] = rows */
+  3,   /* field[3] = types */
 };
 static const ProtobufCIntRange streamr__admin_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor streamr__admin_response__descriptor =
 {
@@ -2583,7 +2835,7 @@ const ProtobufCMessageDescriptor streamr__admin_response__descriptor =
   "Streamr__AdminResponse",
   "streamr",
   sizeof(Streamr__AdminResponse),
-  3,
+  4,
   streamr__admin_response__field_descriptors,
   streamr__admin_response__field_indices_by_name,
   1,  streamr__admin_response__number_ranges,
@@ -2744,5 +2996,41 @@ const ProtobufCEnumDescriptor streamr__media_kind__descriptor =
   streamr__media_kind__enum_values_by_name,
   1,
   streamr__media_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue streamr__value_type__enum_values_by_number[6] =
+{
+  { "VALUE_TEXT", "STREAMR__VALUE_TYPE__VALUE_TEXT", 0 },
+  { "VALUE_INTEGER", "STREAMR__VALUE_TYPE__VALUE_INTEGER", 1 },
+  { "VALUE_BOOLEAN", "STREAMR__VALUE_TYPE__VALUE_BOOLEAN", 2 },
+  { "VALUE_TIMESTAMP", "STREAMR__VALUE_TYPE__VALUE_TIMESTAMP", 3 },
+  { "VALUE_NUMBER", "STREAMR__VALUE_TYPE__VALUE_NUMBER", 4 },
+  { "VALUE_NULL", "STREAMR__VALUE_TYPE__VALUE_NULL", 5 },
+};
+static const ProtobufCIntRange streamr__value_type__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex streamr__value_type__enum_values_by_name[6] =
+{
+  { "VALUE_BOOLEAN", 2 },
+  { "VALUE_INTEGER", 1 },
+  { "VALUE_NULL", 5 },
+  { "VALUE_NUMBER", 4 },
+  { "VALUE_TEXT", 0 },
+  { "VALUE_TIMESTAMP", 3 },
+};
+const ProtobufCEnumDescriptor streamr__value_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "streamr.ValueType",
+  "ValueType",
+  "Streamr__ValueType",
+  "streamr",
+  6,
+  streamr__value_type__enum_values_by_number,
+  6,
+  streamr__value_type__enum_values_by_name,
+  1,
+  streamr__value_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

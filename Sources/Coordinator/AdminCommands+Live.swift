@@ -1,5 +1,8 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
+import StreamrRPC
 import StreamrWire
 
 /// Commands the ingest sends over the control socket (stream keys and publish state), and
@@ -18,50 +21,51 @@ extension AdminService {
         return AdminResponse(columns: ["stream"], rows: [[stream]])
     }
 
-    func publishStarted(_ args: Arguments) throws -> AdminResponse {
-        let stream = try args.required("stream")
-        try store.setLive(stream: stream, true)
-        logger.notice("stream \(stream) is live", metadata: ["event": "stream_live", "stream": "\(stream)"])
-        return AdminResponse(message: "stream `\(stream)` is live")
+    /// The ingest's reports on its persistent connection: `publish sync streams=a=live,b=reconnecting`
+    /// (all that is up there, at every (re)connect), `publish started|reconnecting|stopped
+    /// stream=S [reason=R]`, and `publish alive` (keepalive).
+    func publishReport(_ command: [String], _ args: Arguments, connection: RPCConnection) throws -> AdminResponse {
+        switch command {
+        case ["publish", "alive"]:
+            liveness.heard(connection)
+            return AdminResponse()
+        case ["publish", "sync"]:
+            var streams: [String: StreamLiveness.State] = [:]
+            for pair in (args.optional("streams") ?? "").split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let state = StreamLiveness.State(rawValue: parts[1]) else {
+                    throw InvalidInput("`streams` is name=live|reconnecting,..., got `\(pair)`")
+                }
+                streams[try StreamName.validate(parts[0])] = state
+            }
+            for (name, state) in liveness.sync(connection, streams: streams) { logState(name, state, reason: "ingest sync") }
+            return AdminResponse(message: "\(streams.count) stream(s) up at the ingest")
+        case ["publish", "started"], ["publish", "reconnecting"], ["publish", "stopped"]:
+            let stream = try StreamName.validate(try args.required("stream"))
+            _ = try store.stream(named: stream)
+            let state: StreamLiveness.State = switch command[1] {
+            case "started": .live
+            case "reconnecting": .reconnecting
+            default: .offline
+            }
+            liveness.set(stream, state, connection: connection)
+            logState(stream, state, reason: args.optional("reason"))
+            return AdminResponse(message: "stream `\(stream)` is \(state.rawValue)")
+        default:
+            throw ErrorMessage(.unsupported, "unknown publish report `\(command.joined(separator: " "))`")
+        }
     }
 
-    func publishStopped(_ args: Arguments) throws -> AdminResponse {
-        let stream = try args.required("stream")
-        let reason = args.optional("reason") ?? "unpublished"
-        try store.setLive(stream: stream, false)
-        logger.notice("stream \(stream) is offline: \(reason)", metadata: [
-            "event": "stream_offline", "stream": "\(stream)", "reason": "\(reason)"])
-        return AdminResponse(message: "stream `\(stream)` is offline")
-    }
-
-    /// `publish chunk stream= seq= first_ms= last_ms= size= sha256= chain= signature=` (hex):
-    /// a sealed chunk's digests, kept for the validator's spot checks.
-    func publishChunk(_ args: Arguments) throws -> AdminResponse {
-        let stream = try args.required("stream")
-        func number(_ name: String) throws -> Int64 {
-            guard let value = Int64(try args.required(name)), value >= 0 else { throw InvalidInput("`\(name)` must be a whole number") }
-            return value
+    func logState(_ stream: String, _ state: StreamLiveness.State, reason: String?) {
+        let why = reason.map { ": \($0)" } ?? ""
+        switch state {
+        case .live: logger.notice("stream \(stream) is live", metadata: ["event": "stream_live", "stream": "\(stream)"])
+        case .reconnecting:
+            logger.notice("stream \(stream) lost its publisher\(why); waiting for it", metadata: [
+                "event": "stream_reconnecting", "stream": "\(stream)", "reason": "\(reason ?? "")"])
+        case .offline:
+            logger.notice("stream \(stream) is offline\(why)", metadata: ["event": "stream_offline", "stream": "\(stream)", "reason": "\(reason ?? "")"])
         }
-        func hex(_ name: String) throws -> String {
-            let text = try args.required(name)
-            guard text.count <= 256, Hex.decode(text) != nil else { throw InvalidInput("`\(name)` must be hex") }
-            return text
-        }
-        try store.recordChunk(stream: stream, seq: try number("seq"), firstMs: try number("first_ms"), lastMs: try number("last_ms"),
-                              size: try number("size"), sha256: try hex("sha256"), chain: try hex("chain"),
-                              signature: try hex("signature"), sealedMs: clockMs())
-        return AdminResponse()
-    }
-
-    /// The ingest (re)started with no publishers: whatever was live is not any more.
-    func publishReset() throws -> AdminResponse {
-        let live = try store.streams().filter(\.live)
-        for stream in live {
-            try store.setLive(stream: stream.name, false)
-            logger.notice("stream \(stream.name) is offline: ingest restarted", metadata: [
-                "event": "stream_offline", "stream": "\(stream.name)", "reason": "ingest_restarted"])
-        }
-        return AdminResponse(message: "\(live.count) stream(s) set offline")
     }
 
     // MARK: - Leaderboard
@@ -80,7 +84,7 @@ extension AdminService {
             let percent = Double(entry.uptimeMs) * 100 / Double(window * 1000)
             return ["\(entry.rank)", entry.node, nodes[entry.node]?.displayName ?? "?", entry.streams.joined(separator: ","),
                     Leaderboard.formatDuration(ms: entry.uptimeMs), "\(entry.uptimeMs / 1000)",
-                    String(format: "%.1f", percent), "\(activity[entry.node]?.bytesServed ?? 0)"]
+                    TextFormat.fixed(percent, places: 1), "\(activity[entry.node]?.bytesServed ?? 0)"]
         }
         return AdminResponse(columns: ["rank", "node_id", "display_name", "streams", "uptime", "uptime_seconds", "uptime_percent",
                                        "bytes_served"],

@@ -1,8 +1,9 @@
 import CoordinatorCore
+import StreamrConfig
 import StreamrWire
 
-/// The commands themselves. Each answers a table (columns and rows of text, which
-/// streamrctl prints as a table or as JSON) and a one-line message for people.
+/// The commands themselves. Each answers a typed table (columns, rows of text and each
+/// column's JSON type, which streamrctl prints as a table or as JSON) and a message for people.
 extension AdminService {
     // MARK: - Streams
 
@@ -27,26 +28,47 @@ extension AdminService {
 
     /// The one time a key is ever shown.
     private func keyResponse(name: String, key: Secret, message: String) -> AdminResponse {
-        AdminResponse(columns: ["name", "key", "rtmp_url"], rows: [[name, key.text, endpoints.rtmpURL(key: key.text)]],
-                      message: message)
+        AdminResponse(columns: ["name", "key", "rtmp_server", "rtmp_url"],
+                      rows: [[name, key.text, endpoints.rtmpServer, endpoints.rtmpURL(key: key.text)]],
+                      message: message + hostWarning())
     }
+
+    /// " warning: ..." when the public host name will not work for friends (and OBS elsewhere).
+    func hostWarning() -> String {
+        PublicHost.warning(for: endpoints.host).map { "\nwarning: \($0)" } ?? ""
+    }
+
+    /// A listing's columns (a table people read); `stream show` adds the details after them.
+    static let streamColumns = ["name", "state", "pool", "currency", "per", "nodes", "created"]
+    static let streamTypes: [ValueType] = [.text, .text, .text, .text, .text, .integer, .timestamp]
+    static let streamDetailColumns = ["live_since", "pool_minor", "per_seconds", "rtmp_server", "watch_url"]
+    static let streamDetailTypes: [ValueType] = [.timestamp, .integer, .integer, .text, .text]
 
     func listStreams() throws -> AdminResponse {
         let nodeCounts = Dictionary(grouping: try store.nodes().compactMap(\.stream), by: { $0 }).mapValues(\.count)
-        return AdminResponse(columns: ["name", "state", "pool", "currency", "per", "nodes", "created"],
-                             rows: try store.streams().map { streamRow($0, nodes: nodeCounts[$0.name] ?? 0) })
+        return AdminResponse(columns: Self.streamColumns,
+                             rows: try store.streams().map { Array(streamRow($0, nodes: nodeCounts[$0.name] ?? 0).prefix(Self.streamColumns.count)) },
+                             types: Self.streamTypes)
     }
 
+    /// One stream, with the OBS server to stream to (never the key, which is shown once).
     func showStream(_ args: Arguments) throws -> AdminResponse {
         let stream = try store.stream(named: try args.required("name"))
         let nodes = try store.nodes().filter { $0.stream == stream.name }.count
-        return AdminResponse(columns: ["name", "state", "pool", "currency", "per", "nodes", "created"],
-                             rows: [streamRow(stream, nodes: nodes)])
+        return AdminResponse(columns: Self.streamColumns + Self.streamDetailColumns, rows: [streamRow(stream, nodes: nodes)],
+                             message: "In OBS: Settings → Stream → Service: Custom, Server: \(endpoints.rtmpServer), "
+                                 + "Stream Key: the key `stream create` printed (`stream rotate-key \(stream.name)` makes a new one)"
+                                 + hostWarning(),
+                             types: Self.streamTypes + Self.streamDetailTypes)
     }
 
+    /// The listing's cells, then the details.
     private func streamRow(_ stream: StreamRecord, nodes: Int) -> [String] {
-        [stream.name, stream.live ? "live" : "offline", stream.pool.formatted, stream.pool.currency.code,
-         Period.format(stream.periodSeconds), "\(nodes)", TimeText.format(stream.createdAt)]
+        let live = liveness.entry(stream.name)
+        return [stream.name, live.state.rawValue, stream.pool.formatted, stream.pool.currency.code, Period.format(stream.periodSeconds),
+                "\(nodes)", TimeText.format(stream.createdAt),
+                live.state == .offline ? "-" : TimeText.format(live.sinceMs / 1000), "\(stream.pool.minor)", "\(stream.periodSeconds)",
+                endpoints.rtmpServer, endpoints.watchURL(stream: stream.name)]
     }
 
     func deleteStream(_ args: Arguments) throws -> AdminResponse {
@@ -71,7 +93,8 @@ extension AdminService {
             "event": "invite_created", "stream": "\(stream)", "invite": "\(id)"])
         return AdminResponse(columns: ["id", "stream", "uses", "expires", "join_line"],
                              rows: [["\(id)", stream, "\(uses)", TimeText.format(now + lifetime), line.commandLine]],
-                             message: "invite \(id) for `\(stream)`: \(uses) use(s), expires in \(Period.format(lifetime))")
+                             message: "invite \(id) for `\(stream)`: \(uses) use(s), expires in \(Period.format(lifetime))" + hostWarning(),
+                             types: [.integer, .text, .integer, .timestamp, .text])
     }
 
     func listInvites() throws -> AdminResponse {
@@ -81,7 +104,8 @@ extension AdminService {
                                  let s = invite.state
                                  return ["\(invite.id)", s.stream, "\(s.usesLeft)", "\(s.maxUses)", TimeText.format(s.expiresAt),
                                          s.state(now: now), TimeText.format(s.createdAt)]
-                             })
+                             },
+                             types: [.integer, .text, .integer, .integer, .timestamp, .text, .timestamp])
     }
 
     func revokeInvite(_ args: Arguments) throws -> AdminResponse {
@@ -95,29 +119,38 @@ extension AdminService {
     // MARK: - Nodes
 
     static let nodeColumns = ["node_id", "display_name", "stream", "payout_handle", "enabled", "enrolled",
-                              "online", "last_heartbeat", "viewers", "bytes_served"]
+                              "online", "paused", "last_heartbeat", "viewers", "bytes_served", "address"]
+    static let nodeTypes: [ValueType] = [.text, .text, .text, .text, .boolean, .timestamp, .boolean, .boolean, .timestamp,
+                                         .integer, .integer, .text]
 
     /// `activity` nil: none yet. Viewers count only while online; bytes are the last reported.
-    private func nodeRow(_ node: NodeRecord, activity: NodeActivity?, nowMs: Int64) -> [String] {
+    private func nodeRow(_ node: NodeRecord, activity: NodeActivity?, live: NodeSessions.Live?, nowMs: Int64) -> [String] {
         let online = activity?.isOnline(nowMs: nowMs, windowMs: onlineWindowMs) ?? false
-        return [node.nodeID, node.displayName, node.stream ?? "-", node.payoutHandle, node.enabled ? "yes" : "no",
-                TimeText.format(node.enrolledAt), online ? "yes" : "no",
+        let paused = online && (live?.heartbeat.paused ?? false)
+        return [node.nodeID, node.displayName, node.stream ?? "-", node.payoutHandle, node.enabled ? "true" : "false",
+                TimeText.format(node.enrolledAt), online ? "true" : "false", paused ? "true" : "false",
                 activity?.lastHeartbeatMs.map { TimeText.format($0 / 1000) } ?? "-",
-                "\(online ? activity?.viewers ?? 0 : 0)", "\(activity?.bytesServed ?? 0)"]
+                "\(online ? activity?.viewers ?? 0 : 0)", "\(activity?.bytesServed ?? 0)", live?.remoteIP ?? "-"]
+    }
+
+    private func liveByNode() -> [String: NodeSessions.Live] {
+        Dictionary((sessions?.live() ?? []).map { ($0.node, $0) }, uniquingKeysWith: { a, b in a.receivedMs >= b.receivedMs ? a : b })
     }
 
     func listNodes() throws -> AdminResponse {
-        let activity = try store.nodeActivity(), now = clockMs()
+        let activity = try store.nodeActivity(), now = clockMs(), live = liveByNode()
         return AdminResponse(columns: Self.nodeColumns,
-                             rows: try store.nodes().map { nodeRow($0, activity: activity[$0.nodeID], nowMs: now) })
+                             rows: try store.nodes().map { nodeRow($0, activity: activity[$0.nodeID], live: live[$0.nodeID], nowMs: now) },
+                             types: Self.nodeTypes)
     }
 
     func showNode(_ args: Arguments) throws -> AdminResponse {
         let node = try store.node(id: try args.required("id"))
         let activity = try store.nodeActivity()[node.nodeID]
         return AdminResponse(columns: Self.nodeColumns + ["cert_sha256", "invite"],
-                             rows: [nodeRow(node, activity: activity, nowMs: clockMs())
-                                    + [node.certificateSHA256, node.inviteID.map { "\($0)" } ?? "-"]])
+                             rows: [nodeRow(node, activity: activity, live: liveByNode()[node.nodeID], nowMs: clockMs())
+                                    + [node.certificateSHA256, node.inviteID.map { "\($0)" } ?? "-"]],
+                             types: Self.nodeTypes + [.text, node.inviteID == nil ? .null : .integer])
     }
 
     func setNode(_ args: Arguments, enabled: Bool) throws -> AdminResponse {

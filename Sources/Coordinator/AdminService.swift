@@ -1,5 +1,7 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import StreamrRPC
 import StreamrWire
@@ -17,14 +19,17 @@ public struct AdminService: Sendable {
     let onlineWindowMs: Int64
     /// Connected nodes (absent in tests of the store-only commands): `node disable` closes them.
     let sessions: NodeSessions?
+    /// Which streams are live, as the ingest says.
+    public let liveness: StreamLiveness
     let logger: Logger
 
     public init(store: CoordinatorStore, endpoints: PublicEndpoints, caPin: @escaping @Sendable () throws -> String,
                 clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
                 clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
-                heartbeatIntervalMs: Int64 = 5000, sessions: NodeSessions? = nil, logger: Logger) {
+                heartbeatIntervalMs: Int64 = 5000, sessions: NodeSessions? = nil,
+                liveness: StreamLiveness = StreamLiveness(), logger: Logger) {
         self.store = store; self.endpoints = endpoints; self.caPin = caPin; self.clock = clock; self.logger = logger
-        self.sessions = sessions
+        self.sessions = sessions; self.liveness = liveness
         self.clockMs = clockMs; self.onlineWindowMs = 3 * heartbeatIntervalMs
     }
 
@@ -36,18 +41,19 @@ public struct AdminService: Sendable {
 
     /// An RPC handler for `adminRequest`s (other bodies are not served here).
     public var handler: RPCConnection.Handler {
-        { envelope, _ in
+        { envelope, connection in
             guard case .adminRequest(let request) = envelope.body else {
                 throw ErrorMessage(.unsupported, "\(envelope.body.name) is not served on the control socket")
             }
-            return .adminResponse(try self.handle(request))
+            return .adminResponse(try self.handle(request, connection: connection))
         }
     }
 
     /// Runs one command; every failure becomes an ErrorMessage with a code and a clear text.
-    public func handle(_ request: AdminRequest) throws -> AdminResponse {
+    /// `connection` is who asked (the ingest's publish reports are bound to its connection).
+    public func handle(_ request: AdminRequest, connection: RPCConnection? = nil) throws -> AdminResponse {
         do {
-            return try dispatch(request)
+            return try dispatch(request, connection: connection)
         } catch let error as ErrorMessage {
             throw error
         } catch {
@@ -77,8 +83,12 @@ public struct AdminService: Sendable {
         }
     }
 
-    private func dispatch(_ request: AdminRequest) throws -> AdminResponse {
+    private func dispatch(_ request: AdminRequest, connection: RPCConnection?) throws -> AdminResponse {
         let args = Arguments(request)
+        if request.command.first == "publish", request.command != ["publish", "authorize"] {
+            guard let connection else { throw ErrorMessage(.failedPrecondition, "publish reports come from the ingest's connection") }
+            return try publishReport(request.command, args, connection: connection)
+        }
         switch request.command {
         case ["stream", "create"]: return try createStream(args)
         case ["stream", "list"]: return try listStreams()
@@ -94,10 +104,6 @@ public struct AdminService: Sendable {
         case ["node", "enable"]: return try setNode(args, enabled: true)
         case ["leaderboard"]: return try leaderboard(args)
         case ["publish", "authorize"]: return try authorizePublish(args)
-        case ["publish", "started"]: return try publishStarted(args)
-        case ["publish", "stopped"]: return try publishStopped(args)
-        case ["publish", "reset"]: return try publishReset()
-        case ["publish", "chunk"]: return try publishChunk(args)
         default:
             throw ErrorMessage(.unsupported, "unknown command `\(request.command.joined(separator: " "))` (is streamrctl newer than the coordinator?)")
         }
@@ -122,8 +128,6 @@ struct Arguments {
 /// Times in listings: UTC, to the second, sortable.
 enum TimeText {
     static func format(_ unixSeconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(unixSeconds)))
+        TextFormat.timestamp(unixSeconds: unixSeconds)
     }
 }

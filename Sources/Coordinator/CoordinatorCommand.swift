@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrConfig
 import StreamrDaemon
 import StreamrHTTP
@@ -34,8 +35,8 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             var daemon = try Daemon(name: "streamr-coordinator", role: .coordinator, options: options,
                                     settings: ["listen_rpc", "listen_http", "control_socket", "database",
                                                "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
-                                               "public_origin_http_port",
-                                               "heartbeat_interval", "heartbeat_retention"])
+                                               "public_origin_http_port", "public_http_port",
+                                               "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout"])
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
@@ -43,13 +44,18 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let endpoints = try endpoints(daemon)
             let heartbeatSeconds = try daemon.config.int("heartbeat_interval", default: 5, range: 1...3600)
             let retention = try daemon.config.duration("heartbeat_retention", default: .seconds(7 * 86_400)).components.seconds
+            let confirmTimeout = try daemon.config.milliseconds("enrollment_confirm_timeout", default: 600_000, range: 10_000...86_400_000)
             let sessions = try NodeSessions(store: store, recorder: HeartbeatRecorder(
                 store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, retentionMs: retention * 1000))
+            // An ingest unheard of for two heartbeat intervals is taken for dead (it keeps itself alive every 2 s).
+            let liveness = StreamLiveness(silenceLimitMs: 2 * Int64(heartbeatSeconds) * 1000, logger: daemon.logger)
             let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
-                                      heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000), sessions: sessions, logger: daemon.logger)
+                                          heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000),
+                                          signingKeyDER: try pki.signingPublicKey().der, sessions: sessions, logger: daemon.logger)
             let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() },
-                                     heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, sessions: sessions, logger: daemon.logger)
-            let web = PublicHTTP(store: store, sessions: sessions, endpoints: endpoints,
+                                     heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, sessions: sessions, liveness: liveness,
+                                     logger: daemon.logger)
+            let web = PublicHTTP(store: store, sessions: sessions, liveness: liveness, endpoints: endpoints,
                                  heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
@@ -57,17 +63,23 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let rpc = try await daemon.bind(rpcAddress, pipeline: RPCPipeline(tls: tls))
             let control = try await daemon.bind(controlAddress, pipeline: RPCPipeline())
             let http = try await daemon.bindHTTP(httpAddress)
+            if let warning = PublicHost.warning(for: endpoints.host) {
+                daemon.logger.warning("public host: \(warning)", metadata: ["event": "public_host_unreachable"])
+            }
+            let databasePath = store.path
             let base = BaseHandler(daemon: daemon, listening: [rpc, http, control]) {
-                var items: [StatusItem] = []
-                if let online = try? admin.nodesOnline() { items.append(StatusItem("nodes_online", "\(online)")) }
-                if let streams = try? store.streams() { items.append(StatusItem("live_streams", "\(streams.filter(\.live).count)")) }
-                items.append(StatusItem("sessions", "\(sessions.openCount)"))
-                items.append(StatusItem("heartbeats_per_second", String(format: "%.1f", sessions.heartbeatsPerSecond())))
+                var items: [StatusItem] = [StatusItem("database", databasePath), StatusItem("public_host", endpoints.host)]
+                if let online = try? admin.nodesOnline() { items.append(StatusItem("nodes_online", integer: online)) }
+                items.append(StatusItem("live_streams", integer: liveness.liveStreams().count))
+                items.append(StatusItem("sessions", integer: sessions.openCount))
+                items.append(StatusItem("heartbeats_per_second", TextFormat.fixed(sessions.heartbeatsPerSecond(), places: 1), type: .number))
                 return items
             }
+            let maintenance = Maintenance(store: store, liveness: liveness, confirmTimeoutMs: confirmTimeout, logger: daemon.logger)
             try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
                                             RPCService(control, handler: base.adminHandler(next: admin.handler)),
-                                            HTTPService(http, handler: web.handler)],
+                                            HTTPService(http, handler: web.handler),
+                                            maintenance],
                                  listening: [rpc, http, control])
             // Sessions cut short by the shutdown end now; commit them with anything still queued.
             try await sessions.recorder.flush()
@@ -78,7 +90,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         private func openStore(_ daemon: Daemon) throws -> CoordinatorStore {
             let path = daemon.config.string("database", default: daemon.stateDirectory + "/coordinator.db")
             do {
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                try FileManager.default.createDirectory(atPath: TextFormat.directory(of: path),
                                                         withIntermediateDirectories: true)
                 let store = try CoordinatorStore(path: path)
                 // Sessions a crashed run left open end at their last heartbeat.
@@ -95,12 +107,15 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         private func endpoints(_ daemon: Daemon) throws -> PublicEndpoints {
             let listenRPC = HostPort.parse(daemon.config.string("listen_rpc", default: "0.0.0.0:7443"))
             return PublicEndpoints(
-                host: daemon.config.string("public_host", default: ProcessInfo.processInfo.hostName),
+                host: daemon.config.string("public_host", default: PublicHost.automatic(hostName: TextFormat.hostName)),
                 rtmpPort: try daemon.config.int("public_rtmp_port", default: 1935, range: 1...65535),
                 rpcPort: try daemon.config.int("public_rpc_port", default: listenRPC.map { $0.port > 0 ? $0.port : 7443 } ?? 7443,
                                                range: 1...65535),
                 subscribePort: try daemon.config.int("public_subscribe_port", default: 7444, range: 1...65535),
-                originHTTPPort: try daemon.config.int("public_origin_http_port", default: 8936, range: 1...65535))
+                originHTTPPort: try daemon.config.int("public_origin_http_port", default: 8936, range: 1...65535),
+                httpPort: try daemon.config.int("public_http_port",
+                                                default: HostPort.parse(daemon.config.string("listen_http", default: "0.0.0.0:8000")).map { $0.port > 0 ? $0.port : 8000 } ?? 8000,
+                                                range: 1...65535))
         }
     }
 
@@ -120,7 +135,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         public func run() throws {
             var names = hostnames
             if names.isEmpty {
-                names = [ProcessInfo.processInfo.hostName, "localhost"]
+                names = [TextFormat.hostName, "localhost"]
             }
             let ips = ipAddresses.isEmpty ? ["127.0.0.1", "::1"] : ipAddresses
             let pki = HostPKI(directory: directory)

@@ -1,5 +1,6 @@
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrStore
 import StreamrWire
 

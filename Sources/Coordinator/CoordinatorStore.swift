@@ -1,5 +1,6 @@
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrStore
 
 /// The coordinator's durable state: streams, invites and nodes, in one SQLite database
@@ -10,10 +11,12 @@ public final class CoordinatorStore: Sendable {
 
     /// Opens (creating and migrating) the database at `path`.
     public init(path: String) throws {
-        db = try Database(path: path, migrations: CoordinatorSchema.migrations)
+        db = try Database(path: path, migrations: CoordinatorSchema.migrations, checkIntegrity: true)
     }
 
     public static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+    public var path: String { db.path }
 
     // MARK: - Streams
 
@@ -57,23 +60,6 @@ public final class CoordinatorStore: Sendable {
     /// The stream a publish key belongs to (for the ingest's key check), if any.
     public func streamName(forKeyHash keyHash: String) throws -> String? {
         try db.queryOne("SELECT name FROM streams WHERE key_hash = ?", keyHash)?.string("name")
-    }
-
-    public func setLive(stream name: String, _ live: Bool, nowMs: Int64 = CoordinatorStore.nowMs()) throws {
-        guard try db.run("UPDATE streams SET state = ?, live_since_ms = CASE WHEN ? THEN ? ELSE NULL END WHERE name = ?",
-                         live ? "live" : "offline", live, nowMs, name) == 1 else {
-            throw CoordinatorStoreError.unknownStream(name)
-        }
-    }
-
-    /// Records a sealed chunk's digests for `stream`'s current publish (ignored when the
-    /// stream is not live: a late report after the publisher stopped).
-    public func recordChunk(stream: String, seq: Int64, firstMs: Int64, lastMs: Int64, size: Int64,
-                            sha256: String, chain: String, signature: String, sealedMs: Int64) throws {
-        _ = try db.run("""
-            INSERT OR REPLACE INTO chunks (stream, session_started_ms, seq, first_ts_ms, last_ts_ms, size, sha256, chain, signature, sealed_ms)
-            SELECT name, live_since_ms, ?, ?, ?, ?, ?, ?, ?, ? FROM streams WHERE name = ? AND live_since_ms IS NOT NULL
-            """, seq, firstMs, lastMs, size, sha256, chain, signature, sealedMs, stream)
     }
 
     // MARK: - Invites
@@ -147,16 +133,45 @@ public final class CoordinatorStore: Sendable {
             let invite = try consumeInvite(tokenHash: tokenHash, stream: stream, now: now, in: db)
             let node = try makeNode(invite.stream, invite.id)
             try db.run("""
-                INSERT INTO nodes (node_id, display_name, payout_handle, stream, enabled, cert_sha256, invite_id, enrolled_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO nodes (node_id, display_name, payout_handle, stream, enabled, cert_sha256, invite_id, enrolled_at, pending)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
                 """, node.nodeID, node.displayName, node.payoutHandle, node.stream, node.enabled,
                        node.certificateSHA256, node.inviteID, node.enrolledAt)
             return node
         }
     }
 
-    public func nodes() throws -> [NodeRecord] {
-        try db.query("SELECT * FROM nodes ORDER BY enrolled_at, node_id").map(NodeRecord.init(row:))
+    /// The node stored its identity: its enrolment is final. Returns whether it was pending.
+    @discardableResult
+    public func confirmEnrollment(node id: String) throws -> Bool {
+        try db.run("UPDATE nodes SET pending = 0 WHERE node_id = ? AND pending = 1", id) == 1
+    }
+
+    /// Undoes a pending enrolment (the node could not store it, or never confirmed): the node
+    /// is removed and its invite gets the use back (unless the invite is gone).
+    @discardableResult
+    public func abandonEnrollment(node id: String) throws -> Bool {
+        try db.transaction { db in
+            guard let row = try db.queryOne("SELECT invite_id FROM nodes WHERE node_id = ? AND pending = 1", id) else { return false }
+            if let invite = row.int64("invite_id") {
+                try db.run("UPDATE invites SET uses_left = min(max_uses, uses_left + 1) WHERE id = ?", invite)
+            }
+            try db.run("DELETE FROM nodes WHERE node_id = ?", id)
+            return true
+        }
+    }
+
+    /// Pending enrolments older than `before` (unix seconds): never confirmed, so undone.
+    public func stalePendingNodes(enrolledBefore before: Int64) throws -> [String] {
+        try db.query("SELECT node_id FROM nodes WHERE pending = 1 AND enrolled_at < ?", before).compactMap { $0.string("node_id") }
+    }
+
+    /// An online, consistent copy of the database (VACUUM INTO `destination`).
+    public func backup(to destination: String) throws { try db.backup(to: destination) }
+
+    /// Enrolled nodes (a join still being confirmed only with `includingPending`).
+    public func nodes(includingPending: Bool = false) throws -> [NodeRecord] {
+        try db.query("SELECT * FROM nodes WHERE pending = 0 OR ? ORDER BY enrolled_at, node_id", includingPending).map(NodeRecord.init(row:))
     }
 
     public func node(id: String) throws -> NodeRecord {

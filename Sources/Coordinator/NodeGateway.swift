@@ -11,15 +11,18 @@ public struct NodeGateway: Sendable {
     let authority: CertificateAuthority
     let endpoints: PublicEndpoints
     let heartbeatIntervalMs: UInt32
+    /// The host's chunk-signing key (SubjectPublicKeyInfo DER), sent at enrolment and on every
+    /// session's first ack.
+    let signingKeyDER: [UInt8]
     let clock: @Sendable () -> Int64
     public let sessions: NodeSessions
     let logger: Logger
 
     public init(store: CoordinatorStore, authority: CertificateAuthority, endpoints: PublicEndpoints,
-                heartbeatIntervalMs: UInt32 = 5000, clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
+                heartbeatIntervalMs: UInt32 = 5000, signingKeyDER: [UInt8] = [], clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
                 sessions: NodeSessions? = nil, logger: Logger) throws {
         self.store = store; self.authority = authority; self.endpoints = endpoints
-        self.heartbeatIntervalMs = heartbeatIntervalMs; self.clock = clock; self.logger = logger
+        self.heartbeatIntervalMs = heartbeatIntervalMs; self.signingKeyDER = signingKeyDER; self.clock = clock; self.logger = logger
         self.sessions = try sessions ?? NodeSessions(store: store)
     }
 
@@ -34,27 +37,52 @@ public struct NodeGateway: Sendable {
             var node = self.sessions.admittedNode(connection)
             if node == nil, let certificate = connection.peer.certificate,
                let nodeID = certificate.commonName, NodeID.isValid(nodeID) {
-                try self.admit(nodeID: nodeID, certificate: certificate)
+                // An abandoning join must not be confirmed by its own connection first.
+                var abandoning = false
+                if case .enrollConfirm(let confirm) = envelope.body, confirm.abandon { abandoning = true }
+                try self.admit(nodeID: nodeID, certificate: certificate, confirming: !abandoning)
                 self.sessions.admit(connection, node: nodeID)
                 node = nodeID
             }
             switch envelope.body {
             case .enrollRequest(let request):
                 return .enrollResponse(try self.enroll(request, peer: connection.peer))
+            case .enrollConfirm(let confirm):
+                guard let node, node == confirm.nodeID else {
+                    throw ErrorMessage(.unauthenticated, "a join is confirmed with the certificate it issued")
+                }
+                if confirm.abandon {
+                    // Nothing to keep: the node could not store its identity. Its invite use comes back.
+                    try self.store.abandonEnrollment(node: node)
+                    self.logger.notice("node \(node) abandoned its join: \(confirm.reason); the invite use is given back", metadata: [
+                        "event": "enrollment_abandoned", "node": "\(node)", "reason": "\(confirm.reason)"])
+                    throw CloseConnection(ErrorMessage(.failedPrecondition, "enrolment of \(node) undone"))
+                }
+                return .enrollConfirm(EnrollConfirm(nodeID: node))
             case .heartbeat(let heartbeat):
                 // A replayed or out-of-order heartbeat is refused (.replayed) and nothing of it is
                 // stored, but the session stays up: the node's next, newer heartbeat is accepted.
                 guard let node else {
                     throw ErrorMessage(.unauthenticated, "heartbeats are accepted only from an enrolled node's certificate")
                 }
-                return .heartbeatAck(try await self.sessions.heartbeat(heartbeat, node: node, connection: connection))
+                var ack = try await self.sessions.heartbeat(heartbeat, node: node, connection: connection)
+                if ack.firstOfSession { ack.ack.settings = try self.settings(for: node) }
+                return .heartbeatAck(ack.ack)
             default:
                 return try await next(envelope, connection)
             }
         }
     }
 
-    func admit(nodeID: String, certificate: Certificate) throws {
+    /// What a node is told to do: its heartbeat interval, where to subscribe, its streams, and
+    /// the host's signing key.
+    func settings(for nodeID: String) throws -> NodeSettings {
+        let node = try store.node(id: nodeID)
+        return NodeSettings(heartbeatIntervalMs: heartbeatIntervalMs, ingestAddress: endpoints.ingestAddress,
+                            streams: node.stream.map { [$0] } ?? [], signingKeyDER: signingKeyDER)
+    }
+
+    func admit(nodeID: String, certificate: Certificate, confirming: Bool = true) throws {
         let node: NodeRecord
         do { node = try store.node(id: nodeID) } catch CoordinatorStoreError.unknownNode {
             throw CloseConnection(ErrorMessage(.permissionDenied, "node \(nodeID) is not enrolled here; join again with a new invite"))
@@ -67,6 +95,11 @@ public struct NodeGateway: Sendable {
             logger.warning("node \(nodeID) presented a certificate that was not issued to it", metadata: [
                 "event": "certificate_mismatch", "node": "\(nodeID)"])
             throw CloseConnection(ErrorMessage(.permissionDenied, "this certificate was not issued to node \(nodeID)"))
+        }
+        // A node connecting with the certificate it was issued has stored it: the join is done
+        // (the join command confirms too, but it may have lost the network just then).
+        if confirming, node.pending, try store.confirmEnrollment(node: nodeID) {
+            logger.notice("node \(nodeID) confirmed its join", metadata: ["event": "enrollment_confirmed", "node": "\(nodeID)"])
         }
     }
 
@@ -112,7 +145,7 @@ public struct NodeGateway: Sendable {
                               caCertificateDER: authority.certificate.derBytes(),
                               settings: NodeSettings(heartbeatIntervalMs: heartbeatIntervalMs,
                                                      ingestAddress: endpoints.ingestAddress,
-                                                     streams: node.stream.map { [$0] } ?? []))
+                                                     streams: node.stream.map { [$0] } ?? [], signingKeyDER: signingKeyDER))
     }
 
     static func errorMessage(for error: any Error) -> ErrorMessage {

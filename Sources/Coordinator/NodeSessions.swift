@@ -80,14 +80,20 @@ public final class NodeSessions: Sendable {
     public func live() -> [Live] {
         connections.withLockedValue { all in
             all.values.compactMap { c in
-                c.heartbeat.map { Live(node: c.node, heartbeat: $0, receivedMs: c.receivedMs, remoteIP: c.connection.peer.remoteAddress?.ipAddress) }
+                c.heartbeat.map { Live(node: c.node, heartbeat: $0, receivedMs: c.receivedMs, remoteIP: c.connection.peer.remoteAddress?.displayIP) }
             }
         }
     }
 
     /// Accepts `heartbeat` from `node` on `connection` (opening the connection's session on
     /// its first heartbeat) and answers with the ack once it is committed.
-    public func heartbeat(_ heartbeat: Heartbeat, node: String, connection: RPCConnection) async throws -> HeartbeatAck {
+    /// An accepted heartbeat's ack, and whether it was the session's first (settings go with it).
+    public struct Accepted: Sendable {
+        public var ack: HeartbeatAck
+        public var firstOfSession: Bool
+    }
+
+    public func heartbeat(_ heartbeat: Heartbeat, node: String, connection: RPCConnection) async throws -> Accepted {
         // Checked before the seq is taken: a batch is all or nothing, so nothing that could fail
         // its transaction (a stream named twice) may reach it.
         guard heartbeat.streams.count <= Self.maxStreams else {
@@ -102,6 +108,7 @@ public final class NodeSessions: Sendable {
         }
         guard heartbeat.viewerURL.utf8.count <= 256 else { throw ErrorMessage(.invalidArgument, "viewer_url is over 256 bytes") }
         let now = clockMs()
+        let first = connections.withLockedValue { $0[ObjectIdentifier(connection)]?.sessionID == nil }
         let session = try sessionID(for: connection, node: node, now: now)
         try await recorder.accept(HeartbeatEntry(nodeID: node, sessionID: session, heartbeat: heartbeat, receivedMs: now))
         let key = ObjectIdentifier(connection)
@@ -110,7 +117,7 @@ public final class NodeSessions: Sendable {
             $0[key]?.receivedMs = now
         }
         rate.withLockedValue { $0.add(atMs: now) }
-        return HeartbeatAck(seq: heartbeat.seq)
+        return Accepted(ack: HeartbeatAck(seq: heartbeat.seq), firstOfSession: first)
     }
 
     private func sessionID(for connection: RPCConnection, node: String, now: Int64) throws -> Int64 {

@@ -1,5 +1,7 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import StreamrHTTP
@@ -9,6 +11,7 @@ import StreamrHTTP
 public struct PublicHTTP: Sendable {
     let store: CoordinatorStore
     let sessions: NodeSessions
+    let liveness: StreamLiveness
     let endpoints: PublicEndpoints
     /// A node is routable while its last heartbeat is at most this old (3 intervals).
     let onlineWindowMs: Int64
@@ -16,10 +19,10 @@ public struct PublicHTTP: Sendable {
     let random: @Sendable () -> Double
     private let redirects = NIOLockedValueBox((node: UInt64(0), origin: UInt64(0)))
 
-    public init(store: CoordinatorStore, sessions: NodeSessions, endpoints: PublicEndpoints, heartbeatIntervalMs: Int64,
-                clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
+    public init(store: CoordinatorStore, sessions: NodeSessions, liveness: StreamLiveness, endpoints: PublicEndpoints,
+                heartbeatIntervalMs: Int64, clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
-        self.store = store; self.sessions = sessions; self.endpoints = endpoints
+        self.store = store; self.sessions = sessions; self.liveness = liveness; self.endpoints = endpoints
         self.onlineWindowMs = 3 * heartbeatIntervalMs; self.clockMs = clockMs; self.random = random
     }
 
@@ -56,7 +59,8 @@ public struct PublicHTTP: Sendable {
         } catch {
             return .text(.serviceUnavailable, "cannot read the stream list: \(error)\n", headers: ["Retry-After": "5"])
         }
-        guard stream.live else {
+        // Reconnecting: the publisher blinked and viewers are being held for it; route as live.
+        guard liveness.state(stream.name) != .offline else {
             return .text(.serviceUnavailable, "stream `\(name)` is offline; try again when it is live\n", headers: ["Retry-After": "10"])
         }
         if format != .rtmp, let node = ViewerRouter.choose(candidates(stream: name), random: random()) {
@@ -81,7 +85,7 @@ public struct PublicHTTP: Sendable {
     func candidates(stream: String) -> [ViewerRouter.Candidate] {
         let now = clockMs()
         return sessions.live().compactMap { live -> ViewerRouter.Candidate? in
-            guard now - live.receivedMs <= onlineWindowMs,
+            guard now - live.receivedMs <= onlineWindowMs, !live.heartbeat.paused,
                   let counters = live.heartbeat.streams.first(where: { $0.stream == stream }),
                   let base = Self.baseURL(live) else { return nil }
             return ViewerRouter.Candidate(node: live.node, baseURL: base, viewers: counters.viewers,
@@ -119,7 +123,7 @@ public struct PublicHTTP: Sendable {
         let online = Set(live.filter { now - $0.receivedMs <= onlineWindowMs }.map(\.node))
         let viewers = live.filter { online.contains($0.node) }
             .reduce(UInt64(0)) { $0 + $1.heartbeat.streams.reduce(UInt64(0)) { $0 + UInt64($1.viewers) } }
-        let liveStreams = (try? store.streams().filter(\.live).count) ?? 0
+        let liveStreams = liveness.liveStreams().count
         let counts = sessions.recorder.counts
         let routed = redirects.withLockedValue { $0 }
         var text = ""
@@ -129,7 +133,7 @@ public struct PublicHTTP: Sendable {
         }
         metric("streamr_nodes_online", "gauge", "Nodes connected with a heartbeat within 3 intervals.", [("", "\(online.count)")])
         metric("streamr_heartbeats_per_second", "gauge", "Heartbeats accepted per second over the last 10 s.",
-               [("", String(format: "%.1f", sessions.heartbeatsPerSecond()))])
+               [("", TextFormat.fixed(sessions.heartbeatsPerSecond(), places: 1))])
         metric("streamr_heartbeats_total", "counter", "Heartbeats accepted (committed) since start.", [("", "\(counts.accepted)")])
         metric("streamr_heartbeat_commits_total", "counter", "Group commits of heartbeats since start.", [("", "\(counts.commits)")])
         metric("streamr_sessions", "gauge", "Node sessions open now.", [("", "\(sessions.openCount)")])

@@ -6,7 +6,6 @@ public struct StreamRecord: Sendable, Equatable {
     public var name: String
     public var pool: Amount
     public var periodSeconds: Int64
-    public var live: Bool
     public var createdAt: Int64
 
     init(row: Row) throws {
@@ -14,7 +13,6 @@ public struct StreamRecord: Sendable, Equatable {
         let currency = try Currency.parse(row.string("currency") ?? "")
         pool = Amount(minor: row.int64("pool_minor") ?? 0, currency: currency)
         periodSeconds = row.int64("period_seconds") ?? 0
-        live = row.string("state") == "live"
         createdAt = row.int64("created_at") ?? 0
     }
 }
@@ -43,18 +41,22 @@ public struct NodeRecord: Sendable, Equatable {
     public var certificateSHA256: String
     public var inviteID: Int64?
     public var enrolledAt: Int64
+    /// Enrolled, but the join is not confirmed yet.
+    public var pending: Bool
 
     public init(nodeID: String, displayName: String, payoutHandle: String, stream: String?, enabled: Bool = true,
-                certificateSHA256: String, inviteID: Int64?, enrolledAt: Int64) {
+                certificateSHA256: String, inviteID: Int64?, enrolledAt: Int64, pending: Bool = false) {
         self.nodeID = nodeID; self.displayName = displayName; self.payoutHandle = payoutHandle; self.stream = stream
         self.enabled = enabled; self.certificateSHA256 = certificateSHA256; self.inviteID = inviteID; self.enrolledAt = enrolledAt
+        self.pending = pending
     }
 
     init(row: Row) {
         self.init(nodeID: row.string("node_id") ?? "", displayName: row.string("display_name") ?? "",
                   payoutHandle: row.string("payout_handle") ?? "", stream: row.string("stream"),
                   enabled: row.bool("enabled") ?? false, certificateSHA256: row.string("cert_sha256") ?? "",
-                  inviteID: row.int64("invite_id"), enrolledAt: row.int64("enrolled_at") ?? 0)
+                  inviteID: row.int64("invite_id"), enrolledAt: row.int64("enrolled_at") ?? 0,
+                  pending: row.bool("pending") ?? false)
     }
 }
 

@@ -115,5 +115,14 @@ enum CoordinatorSchema {
             ) STRICT, WITHOUT ROWID;
             ALTER TABLE streams ADD COLUMN live_since_ms INTEGER;
             """),
+        // Joins are all or nothing: a node is `pending` from enrolment until it confirms it
+        // stored its identity (or connects with its certificate); an unconfirmed one is undone
+        // and its invite use given back. Live state moved to memory (StreamLiveness): the
+        // streams.state column is no longer written.
+        Migration(version: 6, sql: """
+            ALTER TABLE nodes ADD COLUMN pending INTEGER NOT NULL DEFAULT 0 CHECK (pending IN (0, 1));
+            CREATE INDEX nodes_pending ON nodes(enrolled_at) WHERE pending = 1;
+            UPDATE streams SET state = 'offline', live_since_ms = NULL;
+            """),
     ]
 }

@@ -1,6 +1,8 @@
+import StreamrConfig
 import ArgumentParser
 import NIOCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrDaemon
 import StreamrRPC
 import StreamrWire
@@ -20,7 +22,7 @@ public struct CtlCommand: AsyncParsableCommand {
         """,
         version: StreamrVersion.current,
         subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self, NodesCommand.self,
-                      LeaderboardCommand.self])
+                      LeaderboardCommand.self, PauseCommand.self, ResumeCommand.self, BackupCommand.self])
 
     public init() {}
 }
@@ -89,7 +91,7 @@ public enum CtlError: Error, CustomStringConvertible {
 /// Runs a subcommand body, printing CtlErrors as `streamrctl: message` with their exit code.
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do { try await body() } catch let error as CtlError {
-        FileHandle.standardError.write(Data("streamrctl: \(error)\n".utf8))
+        TextFormat.printError("streamrctl: \(error)\n")
         throw ExitCode(error.exitCode)
     }
 }
@@ -115,7 +117,7 @@ public enum StatusView {
                 ("software", .string(status.software)),
                 ("role", .string("\(status.role)")),
                 ("uptime_seconds", .uint(status.uptimeSeconds)),
-                ("items", .object(status.items.map { ($0.key, .string($0.value)) })),
+                ("items", .object(status.items.map { ($0.key, JSON.typed($0.value, $0.type)) })),
             ]).render()
         }
         return Table.renderPairs([("software", status.software), ("role", "\(status.role)"),

@@ -1,5 +1,7 @@
+import StreamrConfig
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `streamrctl invite ...`: join lines for friends' nodes.
 struct InviteCommand: AsyncParsableCommand {
@@ -12,7 +14,8 @@ struct InviteCommand: AsyncParsableCommand {
             abstract: "Create an invite and print the one line a friend runs to join.",
             discussion: "Only the join line goes to stdout (so `LINE=$(streamrctl invite create main)` works); the summary goes to stderr.")
         @Argument(help: "Stream the node will carry.") var stream: String
-        @Option(help: ArgumentHelp("How many nodes may join with it (default 1).", valueName: "n")) var uses: String?
+        // Unconditional, so `--uses -1` reaches the coordinator and is refused with a reason.
+        @Option(parsing: .unconditional, help: ArgumentHelp("How many nodes may join with it (default 1).", valueName: "n")) var uses: String?
         @Option(help: ArgumentHelp("Lifetime, e.g. 30m, 24h, 7d (default 24h).", valueName: "duration")) var expires: String?
         @OptionGroup var connection: ConnectionOptions
 
@@ -24,7 +27,7 @@ struct InviteCommand: AsyncParsableCommand {
                     print(AdminOutput.show(response, json: true))
                 } else {
                     let line = response.columns.firstIndex(of: "join_line").flatMap { response.rows.first?[$0] } ?? ""
-                    FileHandle.standardError.write(Data("\(response.message); on the friend's machine run:\n".utf8))
+                    TextFormat.printError("\(response.message); on the friend's machine run:\n")
                     print(line)
                 }
             }

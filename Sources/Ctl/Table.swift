@@ -1,3 +1,5 @@
+import StreamrWire
+
 /// Plain-text tables for terminals, and the JSON shape scripts rely on.
 public enum Table {
     /// Columns padded to their widest cell, a header, two spaces between columns.
@@ -25,6 +27,8 @@ public enum Table {
 public enum JSON {
     public indirect enum Value: Equatable {
         case string(String), int(Int64), uint(UInt64), bool(Bool), null
+        /// A decimal number, kept as its text (no binary rounding of e.g. 99.5).
+        case number(String)
         case array([Value]), object([(String, Value)])
 
         public static func == (lhs: Value, rhs: Value) -> Bool { lhs.render() == rhs.render() }
@@ -49,6 +53,31 @@ public enum JSON {
     }
 }
 
+extension JSON {
+    /// A cell as the JSON type its column declares; text that does not read as that type
+    /// (e.g. "-" for none) becomes null, never a wrong number.
+    public static func typed(_ text: String, _ type: ValueType) -> Value {
+        // "-" is how tables say "none", whatever the column.
+        if text == "-" { return .null }
+        switch type {
+        case .text: return .string(text)
+        case .null: return .null
+        case .integer:
+            if let i = Int64(text) { return .int(i) }
+            if let u = UInt64(text) { return .uint(u) }
+            return .null
+        case .boolean:
+            switch text.lowercased() {
+            case "true", "yes": return .bool(true)
+            case "false", "no": return .bool(false)
+            default: return .null
+            }
+        case .timestamp: return text.isEmpty || text == "-" ? .null : .string(text)
+        case .number: return Double(text) != nil && text.allSatisfy({ "0123456789.-+eE".contains($0) }) ? .number(text) : .null
+        }
+    }
+}
+
 extension JSON.Value {
     public func render() -> String {
         switch self {
@@ -56,6 +85,7 @@ extension JSON.Value {
         case .int(let i): String(i)
         case .uint(let u): String(u)
         case .bool(let b): b ? "true" : "false"
+        case .number(let text): text
         case .null: "null"
         case .array(let items): "[" + items.map { $0.render() }.joined(separator: ",") + "]"
         case .object(let pairs): "{" + pairs.map { JSON.escape($0.0) + ":" + $0.1.render() }.joined(separator: ",") + "}"

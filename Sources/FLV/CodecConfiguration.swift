@@ -7,6 +7,10 @@ public enum CodecConfigError: Error, Sendable, Hashable, CustomStringConvertible
     case invalidLengthSize(Int)
     /// Sampling frequency index 13 or 14 (reserved).
     case reservedSampleRateIndex(UInt8)
+    /// A fixed field (a magic signature, a marker bit) does not have its required value.
+    case invalidMarker(field: String)
+    /// An Opus channel mapping table that does not fit its counts (RFC 7845 5.1.1).
+    case invalidChannelMapping
 
     public var description: String {
         switch self {
@@ -14,6 +18,8 @@ public enum CodecConfigError: Error, Sendable, Hashable, CustomStringConvertible
         case .unsupportedVersion(let v): "codec configuration version \(v) not supported"
         case .invalidLengthSize(let n): "NAL unit length size \(n) is invalid"
         case .reservedSampleRateIndex(let i): "sampling frequency index \(i) is reserved"
+        case .invalidMarker(let field): "codec configuration field \(field) has a wrong value"
+        case .invalidChannelMapping: "Opus channel mapping does not fit its stream counts"
         }
     }
 }
@@ -109,6 +115,12 @@ struct ByteReader {
         defer { at += 2 }
         return UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1])
     }
+
+    mutating func u32(_ field: String) throws(CodecConfigError) -> UInt32 {
+        UInt32(try u16(field)) << 16 | UInt32(try u16(field))
+    }
+
+    var remaining: [UInt8] { Array(bytes[at...]) }
 
     mutating func bytes(_ n: Int, _ field: String) throws(CodecConfigError) -> [UInt8] {
         try need(n, field)

@@ -15,14 +15,16 @@ import FLV
 /// (every frame, so well under the 100 ms the standard asks), or of every audio PES when the
 /// segment has no video, `pcrLead` ticks before that PES's DTS.
 ///
-/// Only H.264 and AAC in the legacy FLV tag layout are muxed; HEVC (and AV1, VP9, Enhanced
-/// RTMP tags) throws `HLSError.unsupportedVideoCodec` / `.enhancedRTMPTag`.
+/// H.264, H.265 and AAC are muxed from legacy or Enhanced RTMP tags. AV1 and Opus have no
+/// place here (only fMP4 carries them): they throw `HLSError.videoCodecNotInMPEGTS` /
+/// `.audioCodecNotInMPEGTS`; other codecs `.unsupportedVideoCodec` / `.unsupportedAudioCodec`.
 public struct TSMuxer: Sendable {
     public static let patPID: UInt16 = 0x0000
     public static let pmtPID: UInt16 = 0x1000
     public static let videoPID: UInt16 = 0x0100
     public static let audioPID: UInt16 = 0x0101
     public static let videoStreamType: UInt8 = 0x1B  // H.264
+    public static let hevcStreamType: UInt8 = 0x24   // H.265
     public static let audioStreamType: UInt8 = 0x0F  // AAC in ADTS
     /// 1.4 s, the shift ffmpeg applies too: keeps PCR (`pcrLead` earlier) and the PTS of
     /// frames decoded before their timestamp 0 from going below zero.
@@ -88,28 +90,31 @@ public struct TSMuxer: Sendable {
     }
 
     private mutating func mux(tags: [FLVTag], headers: SequenceHeaders) throws(HLSError) -> [UInt8] {
-        var video = try headers.video.map { tag throws(HLSError) in try Self.videoConfiguration(tag) }
-        var audio = try headers.audio.map { tag throws(HLSError) in try Self.audioConfiguration(tag) }
+        var video = try headers.video.map { tag throws(HLSError) in try Self.checked(MediaReader.videoConfiguration(tag)) }
+        var audio = try headers.audio.map { tag throws(HLSError) in try Self.adts(MediaReader.audioConfiguration(tag)) }
+        var videoStreamType = video.map(\.streamType)
         var units: [Unit] = []
-        for tag in tags {
-            switch tag.kind {
-            case .videoSequenceHeader: video = try Self.videoConfiguration(tag)
-            case .audioSequenceHeader: audio = try Self.audioConfiguration(tag)
-            case .videoKeyframe(let codec), .video(let codec):
-                guard let unit = try videoUnit(tag, codec: codec, configuration: video) else { continue }
+        for event in try MediaReader.events(tags) {
+            switch event {
+            case .videoConfiguration(let c):
+                video = try Self.checked(c)
+                videoStreamType = video?.streamType
+            case .audioConfiguration(let c): audio = try Self.adts(c)
+            case .video(let sample):
+                guard let video, video.codec == sample.codec else { throw .missingSequenceHeader(.video) }
+                guard let unit = try videoUnit(sample, configuration: video) else { continue }
                 units.append(unit)
-            case .audio(let codec):
-                guard let unit = try audioUnit(tag, codec: codec, header: audio) else { continue }
-                units.append(unit)
-            case .metadata, .script:
-                continue
+            case .audio(let sample):
+                guard let audio else { throw .missingSequenceHeader(.audio) }
+                guard sample.codec == .aac else { throw sample.codec == .opus ? .audioCodecNotInMPEGTS(.opus) : .missingSequenceHeader(.audio) }
+                units.append(try audioUnit(sample, header: audio))
             }
         }
 
         let hasVideo = units.contains { $0.pid == Self.videoPID }
         let hasAudio = units.contains { $0.pid == Self.audioPID }
         var streams: [PSI.Stream] = []
-        if video != nil || hasVideo { streams.append(PSI.Stream(type: Self.videoStreamType, pid: Self.videoPID)) }
+        if let videoStreamType { streams.append(PSI.Stream(type: videoStreamType, pid: Self.videoPID)) }
         if audio != nil || hasAudio { streams.append(PSI.Stream(type: Self.audioStreamType, pid: Self.audioPID)) }
         // PCR on the video PID, unless this segment has no video to carry it (0x1FFF: none).
         let pcrPID = hasVideo ? Self.videoPID : hasAudio ? Self.audioPID : streams.first?.pid ?? 0x1FFF
@@ -140,73 +145,53 @@ public struct TSMuxer: Sendable {
         }
     }
 
-    private static func videoConfiguration(_ tag: FLVTag) throws(HLSError) -> AVCDecoderConfigurationRecord {
-        guard case .videoSequenceHeader(let codec) = tag.kind, codec == .avc else {
-            if case .videoSequenceHeader(let codec) = tag.kind { throw .unsupportedVideoCodec(codec) }
-            throw .missingSequenceHeader(.video)
-        }
-        guard tag.data[0] & 0x80 == 0 else { throw .enhancedRTMPTag(.video) }
-        do {
-            return try AVCDecoderConfigurationRecord(tag.codecConfiguration ?? [])
-        } catch {
-            throw .codecConfiguration(error)
+    /// H.264 and H.265 only: AV1 has no MPEG-TS mapping the players we serve read.
+    private static func checked(_ c: VideoConfiguration) throws(HLSError) -> VideoConfiguration {
+        if case .av1 = c { throw .videoCodecNotInMPEGTS(.av1) }
+        return c
+    }
+
+    private static func adts(_ c: AudioConfiguration) throws(HLSError) -> ADTSHeader {
+        switch c {
+        case .aac(let config, _): try ADTSHeader(config)
+        case .opus: throw .audioCodecNotInMPEGTS(.opus)
         }
     }
 
-    private static func audioConfiguration(_ tag: FLVTag) throws(HLSError) -> ADTSHeader {
-        guard case .audioSequenceHeader(let codec) = tag.kind, codec == .aac else {
-            if case .audioSequenceHeader(let codec) = tag.kind { throw .unsupportedAudioCodec(codec) }
-            throw .missingSequenceHeader(.audio)
+    /// A video access unit: AVCC/HVCC to Annex-B, DTS from the tag, PTS = DTS + composition time.
+    private mutating func videoUnit(_ sample: VideoSample, configuration: VideoConfiguration) throws(HLSError) -> Unit? {
+        let es: [UInt8]
+        switch configuration {
+        case .avc(let record, _):
+            let units = try AnnexB.nalUnits(avcc: sample.data, lengthSize: record.nalLengthSize)
+            _ = extend(sample.timestamp)
+            guard !units.isEmpty else { return nil }
+            es = AnnexB.accessUnit(units, configuration: record)
+        case .hevc(let record, _):
+            let units = try AnnexB.nalUnits(avcc: sample.data, lengthSize: record.nalLengthSize)
+            _ = extend(sample.timestamp)
+            guard !units.isEmpty else { return nil }
+            es = AnnexB.accessUnit(units, hevc: record)
+        case .av1:
+            throw .videoCodecNotInMPEGTS(.av1)
         }
-        guard tag.data[0] >> 4 != 9 else { throw .enhancedRTMPTag(.audio) }
-        let config: AudioSpecificConfig
-        do {
-            config = try AudioSpecificConfig(tag.codecConfiguration ?? [])
-        } catch {
-            throw .codecConfiguration(error)
-        }
-        return try ADTSHeader(config)
-    }
-
-    /// Legacy AVC video tag: [frame type|codec] [AVCPacketType] [composition time, s24] NALUs.
-    private mutating func videoUnit(_ tag: FLVTag, codec: VideoCodec, configuration: AVCDecoderConfigurationRecord?) throws(HLSError) -> Unit? {
-        let d = tag.data
-        if codec == .unknown && d.isEmpty { return nil }  // nothing to show
-        guard d.isEmpty || d[0] & 0x80 == 0 else { throw .enhancedRTMPTag(.video) }
-        guard codec == .avc else { throw .unsupportedVideoCodec(codec) }
-        guard d.count >= 5 else { throw .truncatedTag(type: .video, size: d.count) }
-        guard d[1] == 1 else { return nil }  // 2: end of sequence, nothing to decode
-        guard let configuration else { throw .missingSequenceHeader(.video) }
-        let units = try AnnexB.nalUnits(avcc: d[5...], lengthSize: configuration.nalLengthSize)
-        let ms = extend(tag.timestamp)
-        guard !units.isEmpty else { return nil }
-        let es = AnnexB.accessUnit(units, configuration: configuration)
-        // Sign-extend the 24-bit composition time offset.
-        let cts = Int64(Int32(bitPattern: UInt32(d[2]) << 24 | UInt32(d[3]) << 16 | UInt32(d[4]) << 8) >> 8)
+        let ms = clock!.ms
         let dts = ms * 90 + Self.timestampOffset
-        let pts = dts + cts * 90
+        let pts = dts + Int64(sample.compositionTimeMs) * 90
         let pes = PES.header(streamID: PES.videoStreamID, pts: Self.wrap(pts), dts: Self.wrap(dts),
                              payloadSize: es.count, unbounded: true) + es
-        return Unit(pid: Self.videoPID, pes: pes, dts: dts, keyframe: tag.kind.isKeyframe)
+        return Unit(pid: Self.videoPID, pes: pes, dts: dts, keyframe: sample.keyframe)
     }
 
-    /// Legacy AAC audio tag: [format|rate|size|type] [AACPacketType] raw frame.
-    private mutating func audioUnit(_ tag: FLVTag, codec: AudioCodec, header: ADTSHeader?) throws(HLSError) -> Unit? {
-        let d = tag.data
-        if codec == .unknown && d.isEmpty { return nil }
-        guard d.isEmpty || d[0] >> 4 != 9 else { throw .enhancedRTMPTag(.audio) }
-        guard codec == .aac else { throw .unsupportedAudioCodec(codec) }
-        guard d.count >= 2 else { throw .truncatedTag(type: .audio, size: d.count) }
-        guard let header else { throw .missingSequenceHeader(.audio) }
-        let ms = extend(tag.timestamp)
-        guard d.count > 2 else { return nil }  // an empty frame: nothing to decode
-        let raw = d[2...]
-        let adts = try header.bytes(payloadSize: raw.count)
+    /// An AAC frame behind its ADTS header.
+    private mutating func audioUnit(_ sample: AudioSample, header: ADTSHeader) throws(HLSError) -> Unit {
+        let ms = extend(sample.timestamp)
+        let adts = try header.bytes(payloadSize: sample.data.count)
         let pts = ms * 90 + Self.timestampOffset
         var pes = PES.header(streamID: PES.audioStreamID, pts: Self.wrap(pts), dts: nil,
-                             payloadSize: adts.count + raw.count, unbounded: false)
+                             payloadSize: adts.count + sample.data.count, unbounded: false)
         pes += adts
-        pes += raw
+        pes += sample.data
         return Unit(pid: Self.audioPID, pes: pes, dts: pts, keyframe: false)
     }
 
@@ -220,4 +205,12 @@ public struct TSMuxer: Sendable {
 
     /// Two's complement modulo 2^33, the width of PTS, DTS and the PCR base.
     static func wrap(_ ticks: Int64) -> UInt64 { UInt64(bitPattern: ticks) & 0x1_FFFF_FFFF }
+}
+
+extension VideoConfiguration {
+    /// The PMT stream_type: 0x24 for H.265, 0x1B for H.264.
+    var streamType: UInt8 {
+        if case .hevc = self { return TSMuxer.hevcStreamType }
+        return TSMuxer.videoStreamType
+    }
 }

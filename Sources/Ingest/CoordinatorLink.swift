@@ -1,51 +1,42 @@
-import Foundation
 import Logging
 import StreamrRPC
-import StreamrTLS
 import StreamrWire
 
-/// The ingest's questions and reports to the coordinator, over its local control socket
-/// (the same admin RPC as streamrctl): stream keys, live/offline, sealed chunks.
-public struct CoordinatorLink: Sendable {
+/// The ingest's side of the coordinator's control socket (stream keys are checked on a
+/// connection of their own per publish, `KeyCheck`, so a refused key never waits behind
+/// reports): the live state of streams goes over one persistent connection (`PersistentLink`), which begins
+/// each (re)connect with a full sync of what is live here and keeps itself alive, so the
+/// coordinator marks this ingest's streams offline as soon as that connection closes (the
+/// ingest died) or goes quiet (it hung).
+public final class CoordinatorLink: Sendable {
     let socket: String
     let logger: Logger
+    let link: PersistentLink
 
-    public init(socket: String, logger: Logger) { self.socket = socket; self.logger = logger }
-
-    /// The stream `key` publishes; throws the coordinator's refusal (NOT_FOUND for a bad key)
-    /// or a transport error (coordinator not running).
-    public func authorize(key: String) async throws -> String {
-        let response = try await admin(["publish", "authorize"], ["key": key])
-        guard let stream = response.rows.first?.first, !stream.isEmpty else {
-            throw ErrorMessage(.internalError, "the coordinator answered no stream for the key")
+    /// `snapshot` gives what is live now (name → "live" or "reconnecting"), for each sync.
+    public init(socket: String, keepalive: Duration = .seconds(2), logger: Logger,
+                snapshot: @escaping @Sendable () -> [(String, String)]) {
+        self.socket = socket; self.logger = logger
+        link = PersistentLink(name: "coordinator link", address: .unix(path: socket), capacity: 1000,
+                              keepalive: (keepalive, { Self.request(["publish", "alive"], [:]) }), logger: logger) { connection in
+            let streams = snapshot().map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+            _ = try await connection.request(Self.request(["publish", "sync"], ["streams": streams]), timeout: .seconds(10))
         }
-        return stream
     }
 
-    public func started(stream: String) async throws { _ = try await admin(["publish", "started"], ["stream": stream]) }
-
-    public func stopped(stream: String, reason: String) async throws {
-        _ = try await admin(["publish", "stopped"], ["stream": stream, "reason": reason])
+    public func started(stream: String) { report(["publish", "started"], ["stream": stream], "that \(stream) is live") }
+    public func reconnecting(stream: String, reason: String) {
+        report(["publish", "reconnecting"], ["stream": stream, "reason": reason], "that \(stream) lost its publisher")
+    }
+    public func stopped(stream: String, reason: String) {
+        report(["publish", "stopped"], ["stream": stream, "reason": reason], "that \(stream) is offline")
     }
 
-    /// A sealed chunk's digests (hex), for the coordinator and, through it, the validator.
-    public func chunk(_ seal: ChunkSealed) async throws {
-        let hex = SHA256Digest.hex
-        _ = try await admin(["publish", "chunk"], [
-            "stream": seal.stream, "seq": "\(seal.seq)", "first_ms": "\(seal.firstTimestampMs)", "last_ms": "\(seal.lastTimestampMs)",
-            "size": "\(seal.size)", "sha256": hex(seal.sha256), "chain": hex(seal.chain), "signature": hex(seal.signature),
-        ])
+    private func report(_ command: [String], _ arguments: [String: String], _ what: String) {
+        link.enqueue(.request(Self.request(command, arguments), what: what))
     }
 
-    /// No stream is live at an ingest that has just started.
-    public func reset() async throws { _ = try await admin(["publish", "reset"], [:]) }
-
-    private func admin(_ command: [String], _ arguments: [String: String]) async throws -> AdminResponse {
-        let request = AdminRequest(command: command, arguments: arguments.sorted { $0.key < $1.key }.map { AdminArgument($0.key, $0.value) })
-        let answer = try await RPCClient.withConnection(to: .unix(path: socket), pipeline: RPCPipeline(), connectTimeout: .seconds(5)) {
-            try await $0.request(.adminRequest(request), timeout: .seconds(10))
-        }
-        guard case .adminResponse(let response) = answer else { throw RPCError.unexpectedReply(answer.name) }
-        return response
+    static func request(_ command: [String], _ arguments: [String: String]) -> Envelope.Body {
+        .adminRequest(AdminRequest(command: command, arguments: arguments.sorted { $0.key < $1.key }.map { AdminArgument($0.key, $0.value) }))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FLV
 import LiveMedia
+import Relay
 import StreamrConfig
 import StreamrDaemon
 import StreamrHTTP
@@ -18,8 +19,10 @@ public struct IngestCommand: AsyncParsableCommand {
         rtmp://HOST/live/<stream key>, play rtmp://HOST/live/<stream>), HTTP-FLV on `listen_http` \
         (default 0.0.0.0:8936, GET /live/<stream>.flv), and live subscriptions from node agents on \
         `listen_subscribe` (mutual TLS with node certificates, default 0.0.0.0:7444). Stream keys are \
-        checked with the coordinator over `coordinator_socket`. Under systemd the sockets come from \
-        streamr-ingest.socket (rtmp), streamr-ingest-http.socket (http) and \
+        checked with the coordinator over `coordinator_socket`; chunk seals go to the validator on \
+        `validator_socket`. A publisher that goes away or silent (`publisher_timeout`, default 5s) \
+        may come back within `publish_grace` (default 10s) and its viewers stay. Under systemd the \
+        sockets come from streamr-ingest.socket (rtmp), streamr-ingest-http.socket (http) and \
         streamr-ingest-subscribe.socket (subscribe).
         """,
         version: StreamrVersion.current)
@@ -29,48 +32,75 @@ public struct IngestCommand: AsyncParsableCommand {
 
     public func run() async throws {
         var daemon = try Daemon(name: "streamr-ingest", role: .ingest, options: options,
-                                settings: ["listen_rtmp", "listen_subscribe", "listen_http", "coordinator_socket", "chunk_duration"])
+                                settings: Set(["listen_rtmp", "listen_subscribe", "listen_http", "coordinator_socket", "validator_socket",
+                                           "chunk_duration", "publish_grace", "publisher_timeout", "keep_chunks",
+                                           "coordinator_keepalive"]).union(ViewerSettings.keys))
+        let config = daemon.config
         let pki = HostPKI(directory: daemon.pkiDirectory)
         let identity = try pki.loadServerIdentity()
         let tls = try TLSContext(.server(identity: identity, trustRoots: [try pki.loadCA()], clientCertificates: .required))
-        let chunkDuration = try daemon.config.duration("chunk_duration", default: .seconds(2))
-        let chunkMs = Int(chunkDuration.components.seconds * 1000 + chunkDuration.components.attoseconds / 1_000_000_000_000_000)
-        guard (200...60_000).contains(chunkMs) else {
-            throw ConfigError(source: daemon.config.source, line: daemon.config.line(of: "chunk_duration") ?? 0,
-                              message: "`chunk_duration` must be between 200ms and 60s")
-        }
-        let coordinator = CoordinatorLink(socket: daemon.config.string("coordinator_socket", default: "/run/streamr/control.sock"),
-                                          logger: daemon.logger)
-        let streams = IngestStreams(coordinator: coordinator, signer: identity.key,
-                                    chunking: Chunker.Configuration(targetDurationMs: chunkMs), logger: daemon.logger)
+        let chunkMs = try config.milliseconds("chunk_duration", default: 2000, range: 200...60_000)
+        var policy = PublishPolicy()
+        policy.graceMs = try config.milliseconds("publish_grace", default: 10_000, range: 0...600_000)
+        var rtmpLimits = RTMPLimits()
+        rtmpLimits.publisherIdleMs = try config.milliseconds("publisher_timeout", default: 5_000, range: 1_000...300_000)
+        policy.takeoverAfterMs = min(1_000, rtmpLimits.publisherIdleMs)
+        rtmpLimits.viewers = try ViewerSettings.limits(config)
+        var limits = LiveStream.Limits()
+        limits.sealedChunks = try config.int("keep_chunks", default: 8, range: 1...300)
+        limits.sealedBytes = 32 << 20
+
+        let coordinatorSocket = config.string("coordinator_socket", default: "/run/streamr/control.sock")
+        let keepaliveMs = try config.milliseconds("coordinator_keepalive", default: 2_000, range: 500...60_000)
+        let authorizer = KeyCheck(socket: coordinatorSocket)
+        let streams = IngestStreams(signer: try pki.loadSigningKey(), chunking: Chunker.Configuration(targetDurationMs: Int(chunkMs)),
+                                    policy: policy, limits: limits, logger: daemon.logger, authorize: { try await authorizer.check($0) })
+        let coordinator = CoordinatorLink(socket: coordinatorSocket, keepalive: .milliseconds(keepaliveMs), logger: daemon.logger,
+                                          snapshot: { streams.snapshot() })
+        let validator = ValidatorLink(socket: config.string("validator_socket", default: "/run/streamr/validator.sock"),
+                                      logger: daemon.logger, kept: { streams.keptSeals() })
+        streams.connect(coordinator: coordinator, validator: validator)
 
         let rtmpAddress = try daemon.listenAddress("rtmp", key: "listen_rtmp", default: "0.0.0.0:1935")
         let httpAddress = try daemon.listenAddress("http", key: "listen_http", default: "0.0.0.0:8936")
         let subscribeAddress = try daemon.listenAddress("subscribe", key: "listen_subscribe", default: "0.0.0.0:7444")
         let rtmp: RTMPServer
         do {
-            rtmp = try await RTMPServer.bind(rtmpAddress, delegate: streams, hmac: { HMACSHA256.mac(key: $0, data: $1) },
-                                             logger: daemon.logger)
+            rtmp = try await RTMPServer.bind(rtmpAddress, delegate: streams, limits: rtmpLimits,
+                                             hmac: { HMACSHA256.mac(key: $0, data: $1) }, logger: daemon.logger)
         } catch {
             daemon.logger.critical("cannot listen on \(rtmpAddress): \(error)", metadata: ["event": "listen_failed"])
             throw error
         }
-        let http = try await daemon.bindHTTP(httpAddress)
+        let http = try await daemon.bindHTTP(httpAddress, limits: try ViewerSettings.httpLimits(config))
         let subscribe = try await daemon.bind(subscribeAddress, pipeline: RPCPipeline(tls: tls))
         let base = BaseHandler(daemon: daemon, listening: [rtmp, http, subscribe]) {
-            [StatusItem("live_streams", "\(streams.liveCount)"), StatusItem("viewers", "\(streams.viewerCount)")]
+            let v = validator.counts
+            return [StatusItem("live_streams", integer: streams.liveCount), StatusItem("viewers", integer: streams.viewerCount),
+                    StatusItem("coordinator_link", boolean: coordinator.link.isConnected),
+                    StatusItem("validator_link", boolean: validator.link.isConnected),
+                    StatusItem("seals_sent", integer: v.sent), StatusItem("seals_dropped", integer: v.dropped)]
         }
-        // Streams the coordinator still thinks live (a crash, a restart) are not: nothing is published yet.
-        let logger = daemon.logger
-        Task {
-            do { try await coordinator.reset() } catch {
-                logger.warning("could not reach the coordinator at startup: \(error)", metadata: ["event": "coordinator_unavailable"])
-            }
-        }
-        let subscriptions = SubscriptionService(streams: streams, logger: daemon.logger)
+        let subscriptions = SubscriptionServer(streams: { streams.stream(named: $0) }, logger: daemon.logger)
         try await daemon.run(services: [RTMPService(server: rtmp),
-                                        HTTPService(http, handler: OriginHTTP(streams: streams).handler),
-                                        RPCService(subscribe, handler: subscriptions.handler(next: base.handler()))],
+                                        HTTPService(http, handler: OriginHTTP(streams: streams, viewers: rtmpLimits.viewers).handler),
+                                        RPCService(subscribe, handler: subscriptions.handler(next: base.handler())),
+                                        LinkService(link: coordinator.link), LinkService(link: validator.link)],
                              listening: [rtmp, http, subscribe])
+        streams.endAll(reason: "the ingest stopped")
+    }
+}
+
+/// Stream keys, each checked on its own connection to the coordinator.
+struct KeyCheck: Sendable {
+    let socket: String
+    func check(_ key: String) async throws -> String {
+        let answer = try await RPCClient.withConnection(to: .unix(path: socket), pipeline: RPCPipeline(), connectTimeout: .seconds(5)) {
+            try await $0.request(CoordinatorLink.request(["publish", "authorize"], ["key": key]), timeout: .seconds(10))
+        }
+        guard case .adminResponse(let response) = answer, let stream = response.rows.first?.first, !stream.isEmpty else {
+            throw ErrorMessage(.internalError, "the coordinator answered no stream for the key")
+        }
+        return stream
     }
 }

@@ -3,151 +3,141 @@ import Logging
 import LiveMedia
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import RTMP
 import StreamrRPC
 import StreamrTLS
 import StreamrWire
 
-/// The streams being published at this ingest, and the publish/play decisions of its RTMP
-/// server: a key is checked with the coordinator, one publisher per stream, players and
-/// subscribers find streams here by name.
+/// Publishing rules at the ingest, tunable in ingest.conf.
+public struct PublishPolicy: Sendable {
+    /// After a publisher goes away, its viewers stay connected this long for it (or a new
+    /// publisher with the key) to come back; then they get the end of the stream.
+    public var graceMs: Int64 = 10_000
+    /// A new publish with the right key replaces a publisher silent for this long.
+    public var takeoverAfterMs: Int64 = 1_000
+    public init() {}
+}
+
+/// The streams published at this ingest, and the publish/play decisions of its RTMP server:
+/// a key is checked with the coordinator, one publisher per stream at a time, players and
+/// subscribers find streams here by name — also while the stream waits out a reconnect grace.
 public final class IngestStreams: RTMPServerDelegate {
-    let coordinator: CoordinatorLink
     let signer: PrivateKey
     let chunking: Chunker.Configuration
+    let policy: PublishPolicy
+    let limits: LiveStream.Limits
     let logger: Logger
-    private let live = NIOLockedValueBox([String: IngestStream]())
+    let authorize: @Sendable (String) async throws -> String
+    private let streams = NIOLockedValueBox([String: IngestStream]())
+    /// Reports (set once at start-up, before anything is published).
+    private let reports = NIOLockedValueBox<(coordinator: CoordinatorLink?, validator: ValidatorLink?)>((nil, nil))
 
-    public init(coordinator: CoordinatorLink, signer: PrivateKey, chunking: Chunker.Configuration = .init(), logger: Logger) {
-        self.coordinator = coordinator; self.signer = signer; self.chunking = chunking; self.logger = logger
+    public init(signer: PrivateKey, chunking: Chunker.Configuration = .init(), policy: PublishPolicy = .init(),
+                limits: LiveStream.Limits = .init(), logger: Logger, authorize: @escaping @Sendable (String) async throws -> String) {
+        self.signer = signer; self.chunking = chunking; self.policy = policy; self.limits = limits; self.logger = logger
+        self.authorize = authorize
     }
 
-    /// The live stream called `name`, if it is being published.
-    public func stream(named name: String) -> LiveStream? {
-        live.withLockedValue { $0[name]?.live }
+    public func connect(coordinator: CoordinatorLink?, validator: ValidatorLink?) {
+        reports.withLockedValue { $0 = (coordinator, validator) }
+    }
+    var coordinator: CoordinatorLink? { reports.withLockedValue { $0.coordinator } }
+    var validator: ValidatorLink? { reports.withLockedValue { $0.validator } }
+
+    /// The live stream called `name`, if it is published (or waiting for its publisher).
+    public func stream(named name: String) -> LiveStream? { streams.withLockedValue { $0[name]?.live } }
+
+    /// What is live here: name → "live" or "reconnecting" (the coordinator sync).
+    public func snapshot() -> [(String, String)] {
+        streams.withLockedValue { all in all.values.map { ($0.name, $0.isPublishing ? "live" : "reconnecting") }.sorted { $0.0 < $1.0 } }
     }
 
-    public var liveCount: Int { live.withLockedValue { $0.count } }
-    public var viewerCount: Int { live.withLockedValue { $0.values.reduce(0) { $0 + $1.live.viewerCount } } }
+    /// The seals kept for every stream (for a validator that (re)connects).
+    public func keptSeals() -> [ChunkSealed] {
+        streams.withLockedValue { all in all.values.flatMap { $0.live.sealedChunks.map(\.seal) } }
+    }
+
+    public var liveCount: Int { streams.withLockedValue { $0.count } }
+    public var viewerCount: Int { streams.withLockedValue { $0.values.reduce(0) { $0 + $1.live.viewerCount } } }
 
     public func play(app: String, name: String) -> LiveStream? {
         guard app == "live" else { return nil }
         return stream(named: name)
     }
 
-    public func publish(app: String, key: String, peer: String) async -> Result<any RTMPPublishSink, RTMPRefusal> {
+    public func publish(app: String, key: String, publisher: RTMPPublisher) async -> Result<any RTMPPublishSink, RTMPRefusal> {
+        let peer = publisher.peer
         guard app == "live" else {
             logger.warning("publish refused: application `\(app)`", metadata: ["event": "publish_refused", "reason": "bad_app"])
             return .failure(RTMPRefusal("publish to rtmp://HOST/live/<stream key>"))
         }
         let name: String
         do {
-            name = try await coordinator.authorize(key: key)
+            name = try await authorize(key)
         } catch let error as ErrorMessage where error.code == .notFound {
             // The coordinator has logged it too; the key itself is never logged.
-            logger.warning("publish from \(peer) refused: unknown stream key", metadata: [
-                "event": "publish_refused", "reason": "bad_key"])
+            logger.warning("publish from \(peer) refused: unknown stream key", metadata: ["event": "publish_refused", "reason": "bad_key"])
             return .failure(RTMPRefusal("unknown stream key"))
         } catch {
             logger.error("publish from \(peer) refused: cannot reach the coordinator: \(error)", metadata: [
                 "event": "publish_refused", "reason": "coordinator_unavailable"])
             return .failure(RTMPRefusal("the coordinator is not available; try again"))
         }
-        let stream = IngestStream(name: name, owner: self)
-        let taken = live.withLockedValue { all -> Bool in
-            if all[name] != nil { return false }
+        let outcome = streams.withLockedValue { all -> (IngestStream, PublishSession?, RTMPPublisher?, Bool) in
+            let stream = all[name] ?? IngestStream(name: name, owner: self)
+            let isNew = all[name] == nil
             all[name] = stream
-            return true
+            let (session, replaced) = stream.attach(publisher)
+            return (stream, session, replaced, isNew)
         }
-        guard taken else {
+        let (stream, session, replaced, isNew) = outcome
+        guard let session else {
             logger.warning("publish of \(name) from \(peer) refused: already being published", metadata: [
                 "event": "publish_refused", "stream": "\(name)", "reason": "already_publishing"])
             return .failure(RTMPRefusal("stream `\(name)` is already being published"))
         }
-        logger.notice("stream \(name) publishing from \(peer)", metadata: ["event": "publish_started", "stream": "\(name)"])
-        enqueue("that \(name) is live") { [coordinator] in try await coordinator.started(stream: name) }
-        return .success(stream)
+        if let replaced {
+            replaced.close(reason: "replaced by a new publisher with the stream key")
+            logger.notice("stream \(name): publisher \(replaced.peer) was silent; \(peer) takes over", metadata: [
+                "event": "publisher_replaced", "stream": "\(name)"])
+        }
+        logger.notice("stream \(name) publishing from \(peer)\(isNew ? "" : " (continuing the stream)")", metadata: [
+            "event": "publish_started", "stream": "\(name)"])
+        coordinator?.started(stream: name)
+        _ = stream
+        return .success(session)
     }
 
-    /// Reports to the coordinator (live, chunk digests, offline) go out in order, one at a time,
-    /// off the media path: a stream's last chunk is recorded before it is marked offline.
-    private let reports = NIOLockedValueBox((queue: [(String, @Sendable () async throws -> Void)](), sending: false))
-
-    func enqueue(_ what: String, _ report: @escaping @Sendable () async throws -> Void) {
-        let start = reports.withLockedValue { r -> Bool in
-            r.queue.append((what, report))
-            if r.queue.count > 1000 { r.queue.removeFirst(r.queue.count - 1000) }
-            guard !r.sending else { return false }
-            r.sending = true
+    /// The stream's grace ran out: it is gone.
+    func expired(_ stream: IngestStream, reason: String) {
+        let removed = streams.withLockedValue { all -> Bool in
+            guard all[stream.name] === stream else { return false }
+            all[stream.name] = nil
             return true
         }
-        guard start else { return }
-        Task { [logger, reports] in
-            while let (what, next) = reports.withLockedValue({ r -> (String, @Sendable () async throws -> Void)? in
-                if r.queue.isEmpty { r.sending = false; return nil }
-                return r.queue.removeFirst()
-            }) {
-                do { try await next() } catch {
-                    logger.warning("could not tell the coordinator \(what): \(error)", metadata: ["event": "coordinator_report_failed"])
-                }
-            }
+        guard removed else { return }
+        logger.notice("stream \(stream.name) ended: \(reason)", metadata: ["event": "publish_stopped", "stream": "\(stream.name)", "reason": "\(reason)"])
+        coordinator?.stopped(stream: stream.name, reason: reason)
+    }
+
+    /// Ends every stream at once (shutdown): viewers get the end, the coordinator hears.
+    public func endAll(reason: String) {
+        let all = streams.withLockedValue { s in defer { s.removeAll() }; return Array(s.values) }
+        for stream in all {
+            stream.endNow()
+            coordinator?.stopped(stream: stream.name, reason: reason)
         }
-    }
-
-    func report(_ seal: ChunkSealed) {
-        enqueue("chunk \(seal.seq) of \(seal.stream)") { [coordinator] in try await coordinator.chunk(seal) }
-    }
-
-    func ended(_ stream: IngestStream, reason: String) {
-        live.withLockedValue { all in if all[stream.name] === stream { all[stream.name] = nil } }
-        logger.notice("stream \(stream.name) stopped: \(reason)", metadata: [
-            "event": "publish_stopped", "stream": "\(stream.name)", "reason": "\(reason)"])
-        let name = stream.name
-        enqueue("that \(name) is offline") { [coordinator] in try await coordinator.stopped(stream: name, reason: reason) }
     }
 }
 
-/// One published stream: RTMP messages become FLV tags, cut into chunks whose digests form a
-/// chain signed with the host key, and go live to players, HTTP-FLV viewers and subscribers.
-final class IngestStream: RTMPPublishSink {
-    let name: String
-    let live: LiveStream
-    unowned let owner: IngestStreams
-    private let chunker: NIOLockedValueBox<Chunker>
-
-    init(name: String, owner: IngestStreams) {
-        self.name = name; self.owner = owner
-        live = LiveStream(name: name)
-        chunker = NIOLockedValueBox(Chunker(configuration: owner.chunking, hash: { SHA256Digest.hash($0) }))
-    }
-
-    func media(_ message: RTMPMessage) {
-        guard let type = FLVTagType(rawValue: message.typeID), message.payload.count <= FLVTag.maxDataSize else { return }
-        let tag = FLVTag(type: type, timestamp: message.timestamp, data: message.payload)
-        let output = chunker.withLockedValue { $0.push(tag) }
-        if let sealed = output.sealed { seal(sealed) }
-        live.publish(LiveFrame(tag: tag, kind: output.kind, chunkSeq: output.isHeader ? 0 : output.chunkSeq))
-    }
-
-    func flush() { live.flush() }
-
-    func unpublished(reason: String) {
-        if let last = chunker.withLockedValue({ $0.finish() }) { seal(last) }
-        live.end()
-        owner.ended(self, reason: reason)
-    }
-
-    private func seal(_ chunk: Chunk) {
-        let signature: [UInt8]
-        do { signature = try owner.signer.sign(chunk.chain) } catch {
-            owner.logger.error("cannot sign chunk \(chunk.seq) of \(name): \(error)", metadata: ["stream": "\(name)"])
-            signature = []
-        }
-        let seal = ChunkSealed(stream: name, seq: chunk.seq, firstTimestampMs: chunk.firstTimestamp, lastTimestampMs: chunk.lastTimestamp,
-                               size: UInt64(chunk.size), sha256: chunk.digest, chain: chunk.chain, signature: signature)
-        live.seal(SealedChunk(seal: seal, bytes: ByteBuffer(bytes: chunk.bytes)))
-        owner.report(seal)
-        owner.logger.debug("chunk \(chunk.seq) of \(name) sealed: \(chunk.size) bytes", metadata: [
-            "event": "chunk_sealed", "stream": "\(name)", "chunk": "\(chunk.seq)"])
-    }
+/// One publisher's connection to a stream: media from a replaced or departed connection is
+/// ignored, so a silent old publisher that wakes up cannot disturb its successor.
+final class PublishSession: RTMPPublishSink {
+    let stream: IngestStream
+    let id: UInt64
+    init(stream: IngestStream, id: UInt64) { self.stream = stream; self.id = id }
+    func media(_ message: RTMPMessage) { stream.media(message, session: id) }
+    func flush() { stream.flush(session: id) }
+    func unpublished(reason: String) { stream.unpublished(reason: reason, session: id) }
 }

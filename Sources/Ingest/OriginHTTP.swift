@@ -3,9 +3,11 @@ import ServiceLifecycle
 import StreamrHTTP
 
 /// The ingest as an origin: HTTP-FLV straight from the publisher (`GET /live/<stream>.flv`), for
-/// viewers no node can take, and `/healthz`.
+/// viewers no node can take; the chunks it keeps (`GET /chunks/<stream>/<chain>-<seq>`: the
+/// validator's reference bytes); and `/healthz`.
 struct OriginHTTP: Sendable {
     let streams: IngestStreams
+    let viewers: ViewerLimits
 
     var handler: HTTPHandler {
         { request in
@@ -14,6 +16,10 @@ struct OriginHTTP: Sendable {
             }
             let parts = request.pathComponents
             if parts == ["healthz"] { return .text(.ok, "ok\n") }
+            if parts.count == 3, parts[0] == "chunks" {
+                guard let stream = streams.stream(named: parts[1]) else { return .text(.notFound, "stream `\(parts[1])` is not live here\n") }
+                return ChunkHTTP.response(stream: stream, name: parts[2], request: request)
+            }
             guard parts.count == 2, parts[0] == "live", parts[1].hasSuffix(".flv") else {
                 return .text(.notFound, "not found: try /live/<stream>.flv\n")
             }
@@ -21,7 +27,7 @@ struct OriginHTTP: Sendable {
             guard let stream = streams.stream(named: name) else {
                 return .text(.notFound, "stream `\(name)` is not live here\n", headers: ["Retry-After": "5"])
             }
-            return HTTPFLV.response(for: stream)
+            return HTTPFLV.response(for: stream, limits: viewers)
         }
     }
 }

@@ -1,64 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// A viewer whose frames are written straight to its connection: RTMP players and HTTP-FLV
-/// viewers. Frames handed over between two flushes go out together (one hop to the viewer's
-/// event loop per batch, the same shared bytes for every viewer). Lag policy: a viewer whose
-/// socket is not writable (over its high water mark) drops what is pending and skips to the next
-/// video keyframe — or, on a stream without video, the next frame; sequence headers always go.
-final class DirectViewer: LiveViewer {
-    let wantsChunks = false
-    private let bytes: @Sendable (LiveFrame) -> ByteBuffer
+/// How long and how far a player may fall behind before it is dropped.
+public struct ViewerLimits: Sendable {
+    /// Bytes queued for one viewer (in the process, past the kernel's socket buffer) before it
+    /// counts as behind: its socket's write-buffer high water mark. Whatever the bitrate.
+    public var queueBytes: Int
+    /// A viewer behind for this long without catching up is disconnected.
+    public var lagTimeoutMs: Int64
+    public init(queueBytes: Int = 2 << 20, lagTimeoutMs: Int64 = 10_000) {
+        self.queueBytes = queueBytes; self.lagTimeoutMs = lagTimeoutMs
+    }
+    /// The channel option that makes `isWritable` mean "under `queueBytes`".
+    public var waterMark: ChannelOptions.Types.WriteBufferWaterMarkOption.Value {
+        .init(low: queueBytes / 2, high: queueBytes)
+    }
+}
+
+/// A player whose bytes are written straight to its connection: RTMP players and HTTP-FLV
+/// viewers. In step, it writes each batch's shared buffer (one hop to its event loop, the
+/// same bytes as every other player). Lag policy: a viewer whose socket is not writable (over
+/// `ViewerLimits.queueBytes` queued) skips what comes until its socket drains, then resumes at
+/// the next video keyframe — or, on a stream without video, the next frame — after the current
+/// sequence headers; one that stays behind past `lagTimeoutMs` is disconnected.
+public final class DirectViewer: LiveViewer {
+    public let kind: ViewerKind
+    private let meterKind: TrafficMeter.Kind
+    private let meter: TrafficMeter?
+    private let limits: ViewerLimits
+    private let clockMs: @Sendable () -> Int64
     private let isWritable: @Sendable () -> Bool
-    private let send: @Sendable ([ByteBuffer]) -> Void
+    private let send: @Sendable (ByteBuffer) -> Void
+    private let drop: @Sendable (_ reason: String) -> Void
     private let onEnded: @Sendable () -> Void
     private let state = NIOLockedValueBox(State())
 
     struct State {
         var skipping = false
         var sawVideo = false
-        var pending: [ByteBuffer] = []
-        var ended = false
+        var behindSinceMs: Int64?
+        var done = false
+        var lags = 0
     }
 
-    /// `bytes` picks the frame's wire form; `send` writes a batch (without waiting); `onEnded`
-    /// runs once, after the last batch was handed to `send`, when the stream has ended.
-    init(bytes: @escaping @Sendable (LiveFrame) -> ByteBuffer, isWritable: @escaping @Sendable () -> Bool,
-         send: @escaping @Sendable ([ByteBuffer]) -> Void, onEnded: @escaping @Sendable () -> Void) {
-        self.bytes = bytes; self.isWritable = isWritable; self.send = send; self.onEnded = onEnded
+    /// `send` hands bytes to the viewer's connection without waiting; `drop` closes it (the
+    /// viewer stayed behind); `onEnded` runs once the stream ended, after the last bytes.
+    public init(kind: ViewerKind, meter: TrafficMeter?, limits: ViewerLimits = ViewerLimits(),
+                clockMs: @escaping @Sendable () -> Int64 = LiveClock.nowMs,
+                isWritable: @escaping @Sendable () -> Bool, send: @escaping @Sendable (ByteBuffer) -> Void,
+                drop: @escaping @Sendable (String) -> Void, onEnded: @escaping @Sendable () -> Void) {
+        precondition(kind != .subscriber, "subscribers are fed by the relay module")
+        self.kind = kind; self.meterKind = kind == .rtmp ? .rtmp : .flv; self.meter = meter; self.limits = limits
+        self.clockMs = clockMs; self.isWritable = isWritable; self.send = send; self.drop = drop; self.onEnded = onEnded
     }
 
-    func deliver(_ event: LiveEvent) {
-        switch event {
-        case .frame(let frame):
-            state.withLockedValue { s in
-                if frame.isVideo { s.sawVideo = true }
-                if !frame.isHeader {
-                    if s.skipping {
-                        guard frame.isKeyframe || (!s.sawVideo && !frame.isVideo) else { return }
-                        s.skipping = false
-                    }
-                    if !isWritable() {
-                        s.skipping = true
-                        s.pending.removeAll()
-                        return
-                    }
+    /// Times this viewer fell behind and skipped ahead.
+    public var lagCount: Int { state.withLockedValue { $0.lags } }
+
+    public func start(_ items: [LiveItem], join: LiveStream.Join) {
+        let frames = items.compactMap { item -> LiveFrame? in if case .frame(let f) = item { return f } else { return nil } }
+        state.withLockedValue { s in s.sawVideo = frames.contains { $0.isVideo } }
+        write(frames)
+    }
+
+    public func receive(_ batch: LiveBatch) {
+        let action = state.withLockedValue { s -> Action in
+            guard !s.done, batch.hasFrames else { return .none }
+            if batch.frames.contains(where: \.isVideo) { s.sawVideo = true }
+            if !isWritable() {
+                let now = clockMs()
+                if s.behindSinceMs == nil { s.behindSinceMs = now; s.lags += 1 }
+                s.skipping = true
+                if now - (s.behindSinceMs ?? now) > limits.lagTimeoutMs {
+                    s.done = true
+                    return .drop
                 }
-                s.pending.append(bytes(frame))
+                return .none
             }
-        case .ended:
-            state.withLockedValue { $0.ended = true }
-        case .sealed, .chunk:
-            break
+            s.behindSinceMs = nil
+            guard s.skipping else { return .shared }
+            // Resume at a decodable point: the first keyframe (or, without video, any frame).
+            let frames = batch.frames.filter { !$0.isHeader }
+            guard let start = frames.firstIndex(where: { $0.isKeyframe || (!s.sawVideo && !$0.isVideo) }) else { return .none }
+            s.skipping = false
+            return .frames(batch.headers + frames[start...])
+        }
+        switch action {
+        case .none: break
+        case .shared: write(kind == .rtmp ? batch.rtmp : batch.flv)
+        case .frames(let frames): write(frames)
+        case .drop: drop("behind for over \(limits.lagTimeoutMs / 1000) s (over \(limits.queueBytes >> 10) KiB queued)")
         }
     }
 
-    func flush() {
-        let (buffers, ended) = state.withLockedValue { s -> ([ByteBuffer], Bool) in
-            defer { s.pending.removeAll(keepingCapacity: true); s.ended = false }
-            return (s.pending, s.ended)
-        }
-        if !buffers.isEmpty { send(buffers) }
-        if ended { onEnded() }
+    public func ended() {
+        let first = state.withLockedValue { s -> Bool in defer { s.done = true }; return !s.done }
+        if first { onEnded() }
+    }
+
+    private enum Action { case none, shared, frames([LiveFrame]), drop }
+
+    private func write(_ frames: [LiveFrame]) {
+        guard !frames.isEmpty else { return }
+        write(LiveBatch.joined(frames.map { kind == .rtmp ? $0.rtmpBytes() : $0.flv }))
+    }
+
+    private func write(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        send(bytes)
+        meter?.add(bytes.readableBytes, meterKind)
+    }
+}
+
+/// Wall-clock milliseconds (the one clock viewers and meters use).
+public enum LiveClock {
+    public static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }

@@ -9,11 +9,8 @@ import StreamrHTTP
 public enum HTTPFLV {
     public static let contentType = "video/x-flv"
 
-    /// Counts what one HTTP-FLV viewer was sent (for a node's heartbeats).
-    public typealias Meter = @Sendable (_ bytes: Int) -> Void
-
-    public static func response(for stream: LiveStream, meter: Meter? = nil, onStart: (@Sendable () -> Void)? = nil,
-                                onEnd: (@Sendable () -> Void)? = nil) -> HTTPResponse {
+    public static func response(for stream: LiveStream, limits: ViewerLimits = ViewerLimits(),
+                                onStart: (@Sendable () -> Void)? = nil, onEnd: (@Sendable () -> Void)? = nil) -> HTTPResponse {
         HTTPResponse(status: .ok, headers: [
             "Content-Type": contentType, "Cache-Control": "no-cache, no-store", "Access-Control-Allow-Origin": "*",
         ], body: .stream { writer in
@@ -21,16 +18,15 @@ public enum HTTPFLV {
             defer { onEnd?() }
             let header = ByteBuffer(bytes: FLVFileHeader(hasAudio: true, hasVideo: true).serialized())
             try await writer.write(header)
-            meter?(header.readableBytes)
+            stream.meter.add(header.readableBytes, .flv)
             let done = Done()
-            let viewer = DirectViewer(bytes: { $0.flv }, isWritable: { writer.isWritable }, send: { buffers in
-                writer.writeNow(buffers)
-                meter?(buffers.reduce(0) { $0 + $1.readableBytes })
-            }, onEnded: { done.finish() })
+            let viewer = DirectViewer(kind: .flv, meter: stream.meter, limits: limits, isWritable: { writer.isWritable },
+                                      send: { writer.writeNow([$0]) }, drop: { _ in writer.close() }, onEnded: { done.finish() })
+            // Registered before joining, so a viewer gone before its first write still ends.
+            writer.onClose { done.finish() }
             guard stream.add(viewer) != nil else { return }
             defer { stream.remove(viewer) }
             // Until the stream ends or the viewer leaves; frames go out from the stream's flushes.
-            writer.onClose { done.finish() }
             await done.wait()
         })
     }

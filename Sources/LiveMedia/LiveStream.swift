@@ -1,92 +1,49 @@
 import FLV
 import NIOConcurrencyHelpers
 import NIOCore
-import RTMP
 import StreamrWire
 
-/// One tag of a live stream with its wire forms, made once and shared by every viewer:
-/// the serialized FLV tag (HTTP-FLV, subscriptions, chunks) and the RTMP chunks (players).
-public struct LiveFrame: Sendable {
-    public let kind: TagKind
-    public let timestamp: UInt32
-    /// The chunk this tag belongs to (0 for sequence headers and metadata).
-    public let chunkSeq: UInt64
-    /// Header + data + PreviousTagSize: the exact bytes a chunk is made of.
-    public let flv: ByteBuffer
-    /// RTMP chunks on message stream 1 at `LiveFrame.rtmpChunkSize` (every player gets the same).
-    public let rtmp: ByteBuffer
-
-    public static let rtmpChunkSize = 4096
-
-    public init(tag: FLVTag, kind: TagKind, chunkSeq: UInt64) {
-        self.kind = kind; self.timestamp = tag.timestamp; self.chunkSeq = chunkSeq
-        var flvBytes = [UInt8]()
-        flvBytes.reserveCapacity(tag.serializedSize)
-        tag.write(into: &flvBytes)
-        flv = ByteBuffer(bytes: flvBytes)
-        let chunkStream: UInt32 = switch tag.type {
-        case .audio: RTMPChunkStream.audio
-        case .video: RTMPChunkStream.video
-        case .script: RTMPChunkStream.data
-        }
-        var rtmpBytes = [UInt8]()
-        RTMPChunkEncoder.encode(RTMPMessage(typeID: tag.type.rawValue, streamID: 1, timestamp: tag.timestamp,
-                                            chunkStreamID: chunkStream, payload: tag.data),
-                                chunkStreamID: chunkStream, chunkSize: Self.rtmpChunkSize, into: &rtmpBytes)
-        rtmp = ByteBuffer(bytes: rtmpBytes)
-    }
-
-    public var isKeyframe: Bool { kind.isKeyframe }
-    public var isHeader: Bool { kind.isSequenceHeader || kind == .metadata }
-    public var isVideo: Bool { kind.isVideo }
+/// Who receives a live stream, by how they are fed.
+public enum ViewerKind: Sendable, Hashable, CaseIterable {
+    /// HTTP-FLV: FLV tag bytes from the latest keyframe.
+    case flv
+    /// RTMP play: RTMP chunks from the latest keyframe.
+    case rtmp
+    /// A relay subscription (a node, a child node, the validator): whole chunks and seals.
+    case subscriber
 }
 
-/// A sealed chunk as kept for subscribers that resume: its seal (digests, signature) and bytes.
-public struct SealedChunk: Sendable {
-    public let seal: ChunkSealed
-    public let bytes: ByteBuffer
-    public init(seal: ChunkSealed, bytes: ByteBuffer) { self.seal = seal; self.bytes = bytes }
-}
-
-/// What a viewer is handed, in order.
-public enum LiveEvent: Sendable {
-    case frame(LiveFrame)
-    /// A chunk closed (subscribers forward its digests; players ignore it).
-    case sealed(SealedChunk)
-    /// A whole earlier chunk, for a subscriber resuming after it.
-    case chunk(SealedChunk)
-    /// The publisher went away.
-    case ended
-}
-
-/// Someone receiving a live stream: an RTMP player, an HTTP-FLV viewer, a node's subscription.
-/// `deliver` is called in stream order under the stream's lock: it must not block (queue, or
-/// hand the bytes to the viewer's event loop, and apply the viewer's own lag policy).
+/// Someone receiving a live stream. Every call is made in stream order under the stream's lock:
+/// none may block (hand bytes to the viewer's event loop and apply the viewer's own lag policy).
 public protocol LiveViewer: AnyObject, Sendable {
-    /// Subscribers receive chunk events and start at the open chunk; players start at the
-    /// latest keyframe (the GOP cache) and only get frames.
-    var wantsChunks: Bool { get }
-    /// Queues `event`; it need not reach the viewer before `flush()`.
-    func deliver(_ event: LiveEvent)
-    /// Sends what was delivered since the last flush: the source calls it once per batch it
-    /// read (one socket read of the publisher, one MediaData), so a viewer gets one write per
-    /// batch instead of one per tag.
-    func flush()
+    var kind: ViewerKind { get }
+    /// What the viewer needs before the live batches, once, as it is added: for players the
+    /// sequence headers and the frames since the latest keyframe; for subscribers the chunks
+    /// they resume after (`.resumedChunk`), then the headers and the open chunk's frames.
+    func start(_ items: [LiveItem], join: LiveStream.Join)
+    /// One flush of the source.
+    func receive(_ batch: LiveBatch)
+    /// The stream ended (after its last batch).
+    func ended()
 }
 
 /// The live state of one stream, shared by the source (the ingest's publisher, or a node's
-/// subscription) and every viewer: sequence headers, the frames since the latest keyframe
-/// (so a new player starts at once, on a keyframe), the open chunk's frames and recent
-/// sealed chunks (so a subscriber gets whole chunks it can check), and the viewers.
+/// subscription) and every viewer: sequence headers, the frames since the latest keyframe (a
+/// new player starts at once, on a keyframe), the open chunk's frames and recent sealed chunks
+/// (a subscriber gets whole chunks it can check), the viewers, and the one meter of what they
+/// are sent. Frames and seals are handed out per flush, as one `LiveBatch` for everybody.
 public final class LiveStream: Sendable {
     public let name: String
+    public let meter: TrafficMeter
+    let limits: Limits
     private let state: NIOLockedValueBox<State>
 
     public struct Limits: Sendable {
         /// The GOP cache stops growing here (a stream without keyframes must not pin memory).
         public var maxGOPBytes = 16 << 20
-        /// Sealed chunks kept for resuming subscribers.
-        public var sealedChunks = 30
+        /// Sealed chunks kept (resuming subscribers, `/chunks`, probes), by count and by bytes.
+        public var sealedChunks = 15
+        public var sealedBytes = 64 << 20
         public init() {}
     }
 
@@ -97,39 +54,58 @@ public final class LiveStream: Sendable {
         var openSeq: UInt64 = 0
         var openFrames: [LiveFrame] = []
         var sealed: [SealedChunk] = []
+        var sealedBytes = 0
+        var chainID: UInt64 = 0
+        var pending: [LiveItem] = []
         var viewers: [ObjectIdentifier: any LiveViewer] = [:]
+        var counts: [ViewerKind: Int] = [:]
         var ended = false
     }
 
-    let limits: Limits
-
-    public init(name: String, limits: Limits = Limits()) {
-        self.name = name; self.limits = limits
+    public init(name: String, limits: Limits = Limits(), meter: TrafficMeter = TrafficMeter()) {
+        self.name = name; self.limits = limits; self.meter = meter
         state = NIOLockedValueBox(State())
     }
 
     public var viewerCount: Int { state.withLockedValue { $0.viewers.count } }
+    public func viewerCount(_ kind: ViewerKind) -> Int { state.withLockedValue { $0.counts[kind] ?? 0 } }
+    /// Players (HTTP-FLV and RTMP), without relay subscriptions.
+    public var playerCount: Int { state.withLockedValue { ($0.counts[.flv] ?? 0) + ($0.counts[.rtmp] ?? 0) } }
     public var isEnded: Bool { state.withLockedValue { $0.ended } }
+
+    /// The chain the stream's chunks belong to now (0: not known yet).
+    public var chainID: UInt64 {
+        get { state.withLockedValue { $0.chainID } }
+    }
+    public func setChainID(_ id: UInt64) { state.withLockedValue { $0.chainID = id } }
 
     /// The latest sealed chunk's sequence number (0: none yet).
     public var lastSealedSeq: UInt64 { state.withLockedValue { $0.sealed.last?.seal.seq ?? 0 } }
 
-    /// A sealed chunk still kept, by sequence number.
-    public func sealedChunk(seq: UInt64) -> SealedChunk? {
-        state.withLockedValue { s in s.sealed.first { $0.seal.seq == seq } }
+    /// A sealed chunk still kept, by sequence number (in the current chain, or `chainID`).
+    public func sealedChunk(seq: UInt64, chainID: UInt64? = nil) -> SealedChunk? {
+        state.withLockedValue { s in
+            s.sealed.last { $0.seal.seq == seq && (chainID == nil || $0.seal.chainID == chainID) }
+        }
     }
 
     /// Sealed chunks kept, oldest first.
     public var sealedChunks: [SealedChunk] { state.withLockedValue { $0.sealed } }
 
-    /// Hands `frame` to every viewer and keeps what late joiners need.
+    /// The sequence headers as they are now.
+    public var headerFrames: [LiveFrame] { state.withLockedValue { $0.headerFrames } }
+
+    /// Takes `frame` into the stream (it goes out at the next `flush`) and keeps what late
+    /// joiners need.
     public func publish(_ frame: LiveFrame) {
         state.withLockedValue { s in
             guard !s.ended else { return }
+            var frame = frame
+            if (s.counts[.rtmp] ?? 0) > 0 && frame.rtmp == nil { frame.rtmp = RTMPFraming.encode(flvTag: frame.flv) }
             if frame.isHeader {
-                s.headerFrames.removeAll { Self.sameSlot($0.kind, frame.kind) }
+                s.headerFrames.removeAll { Self.slot($0.kind) == Self.slot(frame.kind) }
                 s.headerFrames.append(frame)
-                s.headerFrames.sort { Self.order($0.kind) < Self.order($1.kind) }
+                s.headerFrames.sort { Self.slot($0.kind) < Self.slot($1.kind) }
             } else {
                 if frame.isKeyframe { s.gop.removeAll(keepingCapacity: true); s.gopBytes = 0 }
                 if !s.gop.isEmpty || frame.isKeyframe {
@@ -142,75 +118,108 @@ public final class LiveStream: Sendable {
                 if frame.chunkSeq != s.openSeq { s.openSeq = frame.chunkSeq; s.openFrames.removeAll(keepingCapacity: true) }
                 s.openFrames.append(frame)
             }
-            for viewer in s.viewers.values { viewer.deliver(.frame(frame)) }
+            s.pending.append(.frame(frame))
         }
     }
 
-    /// Ends a batch: every viewer sends what it was handed.
-    public func flush() {
-        state.withLockedValue { s in for viewer in s.viewers.values { viewer.flush() } }
-    }
-
-    /// Records a sealed chunk and tells subscribers.
+    /// Records a sealed chunk; subscribers get its seal with the next flush.
     public func seal(_ chunk: SealedChunk) {
         state.withLockedValue { s in
             guard !s.ended else { return }
             s.sealed.append(chunk)
-            if s.sealed.count > limits.sealedChunks { s.sealed.removeFirst(s.sealed.count - limits.sealedChunks) }
+            s.sealedBytes += chunk.bytes.readableBytes
+            while s.sealed.count > limits.sealedChunks || (s.sealedBytes > limits.sealedBytes && s.sealed.count > 1) {
+                s.sealedBytes -= s.sealed.removeFirst().bytes.readableBytes
+            }
             if s.openSeq == chunk.seal.seq { s.openFrames.removeAll(keepingCapacity: true) }
-            for viewer in s.viewers.values where viewer.wantsChunks { viewer.deliver(.sealed(chunk)) }
+            s.pending.append(.sealed(chunk))
         }
     }
 
-    /// How a subscriber resuming after chunk `k` starts.
-    public enum Join: Sendable, Equatable {
-        /// From the open chunk (and its headers), live.
-        case live(firstChunk: UInt64)
-        /// Chunks k+1... were still kept and are replayed first.
-        case resumed(firstChunk: UInt64)
+    /// Ends a batch (one read of the source): every viewer gets what was published since.
+    public func flush() {
+        state.withLockedValue { s in Self.deliver(&s, name: name) }
+    }
+
+    private static func deliver(_ s: inout State, name: String) {
+        guard !s.pending.isEmpty else { return }
+        let batch = LiveBatch(stream: name, items: s.pending, headers: s.headerFrames)
+        s.pending.removeAll(keepingCapacity: true)
+        for viewer in s.viewers.values { viewer.receive(batch) }
+    }
+
+    /// How a viewer starts: for a subscriber resuming after chunk `k`, whether chunks k+1...
+    /// were still kept and are replayed first, or it starts live from the open chunk.
+    public struct Join: Sendable, Equatable {
+        public var firstChunk: UInt64
+        public var resumed: Bool
+        public var chainID: UInt64
+        public init(firstChunk: UInt64, resumed: Bool, chainID: UInt64) {
+            self.firstChunk = firstChunk; self.resumed = resumed; self.chainID = chainID
+        }
     }
 
     /// Adds `viewer`, handing it what it needs first (under the lock, so nothing published
-    /// meanwhile is missed or duplicated). Returns nil when the stream has ended.
+    /// meanwhile is missed or duplicated). A subscriber resumes after `resumeAfter` when that
+    /// chunk is of this chain (`chainID` 0: any) and the next one is still kept. Returns nil
+    /// when the stream has ended.
     @discardableResult
-    public func add(_ viewer: any LiveViewer, resumeAfter: UInt64 = 0) -> Join? {
+    public func add(_ viewer: any LiveViewer, resumeAfter: UInt64 = 0, chainID: UInt64 = 0) -> Join? {
         state.withLockedValue { s -> Join? in
             guard !s.ended else { return nil }
-            var join = Join.live(firstChunk: s.openSeq)
-            if viewer.wantsChunks {
-                if resumeAfter > 0, let index = s.sealed.firstIndex(where: { $0.seal.seq == resumeAfter + 1 }) {
-                    for chunk in s.sealed[index...] { viewer.deliver(.chunk(chunk)) }
-                    join = .resumed(firstChunk: resumeAfter + 1)
+            // What was published but not flushed goes to the others first: the joiner's start
+            // below already contains it.
+            Self.deliver(&s, name: name)
+            var join = Join(firstChunk: s.openSeq, resumed: false, chainID: s.chainID)
+            var items: [LiveItem] = []
+            switch viewer.kind {
+            case .subscriber:
+                if resumeAfter > 0, chainID == 0 || chainID == s.chainID,
+                   let index = s.sealed.firstIndex(where: { $0.seal.seq == resumeAfter + 1 }) {
+                    items += s.sealed[index...].map { .resumedChunk($0) }
+                    join = Join(firstChunk: resumeAfter + 1, resumed: true, chainID: s.chainID)
                 }
-                for frame in s.headerFrames { viewer.deliver(.frame(frame)) }
-                for frame in s.openFrames { viewer.deliver(.frame(frame)) }
-            } else {
-                for frame in s.headerFrames { viewer.deliver(.frame(frame)) }
-                for frame in s.gop { viewer.deliver(.frame(frame)) }
+                items += s.headerFrames.map { .frame($0) }
+                items += s.openFrames.map { .frame($0) }
+            case .flv, .rtmp:
+                if viewer.kind == .rtmp && (s.counts[.rtmp] ?? 0) == 0 {
+                    // The first RTMP player: from now on frames carry their RTMP form.
+                    for i in s.gop.indices where s.gop[i].rtmp == nil { s.gop[i].rtmp = RTMPFraming.encode(flvTag: s.gop[i].flv) }
+                    for i in s.headerFrames.indices where s.headerFrames[i].rtmp == nil {
+                        s.headerFrames[i].rtmp = RTMPFraming.encode(flvTag: s.headerFrames[i].flv)
+                    }
+                }
+                items += s.headerFrames.map { .frame($0) }
+                items += s.gop.map { .frame($0) }
             }
             s.viewers[ObjectIdentifier(viewer)] = viewer
-            viewer.flush()
+            s.counts[viewer.kind, default: 0] += 1
+            viewer.start(items, join: join)
             return join
         }
     }
 
     public func remove(_ viewer: any LiveViewer) {
-        state.withLockedValue { _ = $0.viewers.removeValue(forKey: ObjectIdentifier(viewer)) }
-    }
-
-    /// The publisher went away: every viewer is told, and no one can join any more.
-    public func end() {
-        let viewers = state.withLockedValue { s -> [any LiveViewer] in
-            guard !s.ended else { return [] }
-            s.ended = true
-            defer { s.viewers.removeAll() }
-            return Array(s.viewers.values)
+        state.withLockedValue { s in
+            if s.viewers.removeValue(forKey: ObjectIdentifier(viewer)) != nil { s.counts[viewer.kind, default: 1] -= 1 }
         }
-        for viewer in viewers { viewer.deliver(.ended); viewer.flush() }
     }
 
-    private static func sameSlot(_ a: TagKind, _ b: TagKind) -> Bool { order(a) == order(b) }
-    private static func order(_ kind: TagKind) -> Int {
+    /// The source is gone for good: every viewer gets the last batch and then the end, and
+    /// no one can join any more.
+    public func end() {
+        state.withLockedValue { s in
+            guard !s.ended else { return }
+            Self.deliver(&s, name: name)
+            s.ended = true
+            for viewer in s.viewers.values { viewer.ended() }
+            s.viewers.removeAll()
+            s.counts.removeAll()
+        }
+    }
+
+    /// Order and identity of header slots: metadata, video, audio (the order an FLV file has).
+    private static func slot(_ kind: TagKind) -> Int {
         switch kind {
         case .metadata: 0
         case .videoSequenceHeader: 1

@@ -1,20 +1,27 @@
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
+import LiveMedia
 import Logging
 import NIOConcurrencyHelpers
+import StreamrConfig
 import StreamrRPC
 import StreamrTLS
 import StreamrWire
 
 /// The node's mutual-TLS session with its coordinator: a heartbeat every interval with what it
-/// relays and serves, settings taken from the acks, and reconnection with jittered exponential
+/// relays and serves (and whether the friend paused it), settings taken from the acks (streams,
+/// the ingest's address, the host's signing key), and reconnection with jittered exponential
 /// backoff whenever the session drops.
 final class CoordinatorSession: Sendable {
     let identity: NodeIdentity
+    let files: NodeFiles
     let tls: TLSContext
     let store: NodeStore
     let relays: Relays
     let viewers: ViewerService
+    let control: NodeControl
+    let machineID: [UInt8]
     let logger: Logger
     private let state = NIOLockedValueBox(State())
 
@@ -23,15 +30,26 @@ final class CoordinatorSession: Sendable {
         var status = "connecting"
         var intervalMs: UInt32 = 5000
         var sessionID: Int64?
+        var connection: RPCConnection?
     }
 
-    init(identity: NodeIdentity, tls: TLSContext, store: NodeStore, relays: Relays, viewers: ViewerService, logger: Logger) {
-        self.identity = identity; self.tls = tls; self.store = store; self.relays = relays
-        self.viewers = viewers; self.logger = logger
+    init(identity: NodeIdentity, files: NodeFiles, tls: TLSContext, store: NodeStore, relays: Relays, viewers: ViewerService,
+         control: NodeControl, logger: Logger) {
+        self.identity = identity; self.files = files; self.tls = tls; self.store = store; self.relays = relays
+        self.viewers = viewers; self.control = control; self.logger = logger
+        machineID = Self.machineIDHash()
         state.withLockedValue { $0.intervalMs = identity.heartbeatIntervalMs }
     }
 
     var status: String { state.withLockedValue { $0.status } }
+
+    /// Asks the coordinator something on the node's own session (e.g. its earnings).
+    func request(_ body: Envelope.Body) async throws -> Envelope.Body {
+        guard let connection = state.withLockedValue({ $0.connection }) else {
+            throw ErrorMessage(.unavailable, "not connected to the host's coordinator right now (\(status))")
+        }
+        return try await connection.request(body, timeout: .seconds(15))
+    }
 
     /// Runs until cancelled.
     func run() async {
@@ -44,9 +62,11 @@ final class CoordinatorSession: Sendable {
                 try await RPCClient.withConnection(to: address, pipeline: RPCPipeline(tls: tls), connectTimeout: .seconds(10)) { connection in
                     let started = NodeStore.nowMs()
                     let session = try? store.sessionStarted(atMs: started)
-                    state.withLockedValue { $0.connected = true; $0.status = "connected to \(address)"; $0.sessionID = session }
+                    state.withLockedValue { $0.connected = true; $0.status = "connected to \(address)"; $0.sessionID = session; $0.connection = connection }
+                    defer { state.withLockedValue { $0.connection = nil } }
                     logger.notice("connected to the coordinator at \(address)", metadata: ["event": "connected"])
                     while !Task.isCancelled {
+                        control.refresh()
                         let ack = try await connection.request(.heartbeat(try heartbeat()), timeout: .seconds(30))
                         guard case .heartbeatAck(let answer) = ack else { throw RPCError.unexpectedReply(ack.name) }
                         if let settings = answer.settings { apply(settings) }
@@ -79,21 +99,39 @@ final class CoordinatorSession: Sendable {
 
     private func heartbeat() throws -> Heartbeat {
         let now = NodeStore.nowMs()
-        let served = viewers.bytesServedTotals()
+        let served = relays.bytesServed()
         let streams = relays.all.filter { $0.isReceiving(nowMs: now) }.map { relayed in
-            StreamCounters(stream: relayed.name, viewers: UInt32(relayed.live.viewerCount),
+            StreamCounters(stream: relayed.name, viewers: UInt32(relayed.live.playerCount),
                            bytesServed: UInt64(max(0, served[relayed.name] ?? 0)), lastChunkSeq: relayed.lastChunkSeq)
         }
         try? store.saveBytesServed(served)
+        let paused = control.pausedUntil()
         return Heartbeat(seq: try store.nextHeartbeatSeq(), sentUnixMs: UInt64(now), streams: streams,
                          bufferHealthMs: UInt32(clamping: relays.all.map { $0.live.sealedChunks.count * 2000 }.max() ?? 0),
                          viewerPort: UInt32(viewers.port), viewerURL: viewers.publicURL,
-                         uploadCapBps: viewers.uploadCapBps, uploadBps: viewers.uploadBps())
+                         uploadCapBps: viewers.uploadCapBps, uploadBps: viewers.uploadBps(),
+                         paused: paused != nil, pausedUntilUnixMs: UInt64(max(0, paused ?? 0)), machineIDSHA256: machineID)
     }
 
     private func apply(_ settings: NodeSettings) {
         state.withLockedValue { $0.intervalMs = max(1000, settings.heartbeatIntervalMs) }
         if !settings.ingestAddress.isEmpty { relays.ingestAddress.withLockedValue { $0 = settings.ingestAddress } }
+        if !settings.signingKeyDER.isEmpty, let key = try? PublicKey(der: settings.signingKeyDER), relays.signingKey != key {
+            // Trusted: it came over the session whose server the pinned CA vouches for.
+            do { try files.saveSigningKey(key) } catch {
+                logger.warning("cannot store the host's signing key: \(error)", metadata: ["event": "state_write_failed"])
+            }
+            logger.info("the host's chunk-signing key is \(SHA256Digest.hex(key.sha256).prefix(16))…", metadata: ["event": "signing_key"])
+            relays.setSigningKey(key)
+        }
         relays.set(settings.streams)
+    }
+
+    /// SHA-256 of /etc/machine-id with a fixed prefix (the host dedupes identities per machine
+    /// without learning the id itself); empty when the file is not there.
+    static func machineIDHash() -> [UInt8] {
+        guard let text = try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8) else { return [] }
+        let id = text.trimmingWhitespace()
+        return id.isEmpty ? [] : SHA256Digest.hash(Array("streamr machine-id ".utf8) + Array(id.utf8))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import StreamrConfig
 import StreamrDaemon
@@ -15,14 +16,21 @@ struct JoinCommand: AsyncParsableCommand {
         commandName: "join",
         abstract: "Join a host with the line from `streamrctl invite create` (run as root).",
         discussion: """
+        Run the line exactly as the host printed it. It asks for what it needs that the line does \
+        not carry — your payout handle (venmo:@you or paypal:you@example.com) and a display name — \
+        unless you give them with --payout and --name (required when not run on a terminal).
+
         Makes a key pair and a certificate request, connects to the host (checking its CA against \
-        the pin in the line), enrols, and stores the node's certificate, key and settings in the \
-        state directory (/var/lib/streamr-node). Then: systemctl enable --now streamr-node
+        the pin in the line), enrols, stores the node's certificate, key and settings in the state \
+        directory (/var/lib/streamr-node), and confirms to the host. A join is all or nothing: the \
+        directory is checked first, and if the node cannot be stored the host undoes the enrolment \
+        and the invite keeps its use. Then: systemctl enable --now streamr-node
         """)
 
     @Argument(help: "The join line or URL (streamr://HOST:PORT/STREAM?token=...&ca=sha256:...).") var line: String
-    @Option(help: "Your display name on the host's leaderboard (default: this machine's name).") var name: String?
-    @Option(help: "Where earnings are paid: venmo:@handle or paypal:you@example.com.") var payout: String?
+    @Option(help: "Your display name on the host's leaderboard (asked on a terminal; default: this machine's name).") var name: String?
+    @Option(help: "Where earnings are paid: venmo:@handle or paypal:you@example.com (asked on a terminal; required otherwise).")
+    var payout: String?
     @Option(name: .customLong("state-directory"), help: "Where to keep the node's identity (default /var/lib/streamr-node).")
     var stateDirectory = "/var/lib/streamr-node"
     @Flag(help: "Replace an existing identity (as after `leave`).") var force = false
@@ -30,18 +38,19 @@ struct JoinCommand: AsyncParsableCommand {
     func run() async throws {
         let join: JoinLine
         do { join = try JoinLine.parse(line) } catch { fail(64, "\(error)") }
-        guard let payout, !payout.isEmpty else {
-            fail(64, "a payout handle is needed to be paid: add --payout venmo:@handle or --payout paypal:you@example.com")
-        }
         let files = NodeFiles(directory: stateDirectory)
         if files.isJoined && !force {
             let current = (try? files.load())?.identity.nodeID ?? "?"
             fail(1, "this machine has already joined as \(current); run `streamr-node leave` first (or add --force)")
         }
+        let payout = askPayout()
+        let displayName = askName()
+        // Nothing is enrolled unless everything can be stored afterwards.
+        do { try files.checkWritable() } catch { fail(73, "\(error); nothing was enrolled and the invite is unused") }
+
         let key = try PrivateKey.generate()
-        let displayName = name ?? ProcessInfo.processInfo.hostName
         let csr = try CertificateSigningRequest(key: key, commonName: displayName)
-        let pipeline = RPCPipeline(tls: try TLSContext(.client(pinnedCAKeySHA256: join.caPinBytes)))
+        let pipeline = RPCPipeline(tls: try TLSContext(.client(pinnedCAKeySHA256: join.caPinBytes, expectedPeer: .host)))
         let answer: Envelope.Body
         do {
             answer = try await RPCClient.withConnection(to: .tcp(host: join.host, port: join.port), pipeline: pipeline,
@@ -53,9 +62,9 @@ struct JoinCommand: AsyncParsableCommand {
         } catch let error as ErrorMessage {
             fail(1, "the host refused to enrol this node: \(error.message)")
         } catch let error as TLSError {
-            fail(2, "cannot verify the host at \(join.host):\(join.port): \(error) (is the CA pin in the line right?)")
+            fail(2, Self.explain(tls: error, join: join))
         } catch {
-            fail(2, "cannot reach the host at \(join.host):\(join.port): \(error)")
+            fail(2, Self.explain(unreachable: error, join: join))
         }
         guard case .enrollResponse(let response) = answer else { fail(1, "unexpected answer from the host: \(answer.name)") }
         let certificate = try Certificate(der: response.certificateDER)
@@ -64,14 +73,27 @@ struct JoinCommand: AsyncParsableCommand {
             fail(1, "the host's answer does not match the pinned CA; not joining")
         }
         let settings = response.settings
+        let signingKey = settings.flatMap { $0.signingKeyDER.isEmpty ? nil : try? PublicKey(der: $0.signingKeyDER) }
         let identity = NodeIdentity(nodeID: response.nodeID, displayName: displayName, payoutHandle: payout, stream: join.stream,
                                     coordinatorHost: join.host, coordinatorPort: join.port,
                                     ingestAddress: settings?.ingestAddress ?? "\(join.host):7444",
                                     heartbeatIntervalMs: settings?.heartbeatIntervalMs ?? 5000,
                                     streams: settings?.streams ?? [join.stream])
+        let tls = TLSIdentity(chain: [certificate], key: key)
         // The service runs as user streamr: it gets the files (when joining as root on a real install).
         let owner = getpwnam("streamr").map { ($0.pointee.pw_uid, $0.pointee.pw_gid) }
-        try files.save(identity, key: key, certificate: certificate, ca: ca, owner: getuid() == 0 ? owner : nil)
+        do {
+            try files.save(identity, key: key, certificate: certificate, ca: ca, signingKey: signingKey, owner: getuid() == 0 ? owner : nil)
+        } catch {
+            _ = files.remove()
+            let undone = await confirm(join: join, identity: tls, ca: ca, nodeID: response.nodeID, abandon: true, reason: "\(error)")
+            fail(73, "cannot store the node's identity: \(error); "
+                 + (undone ? "the host undid the enrolment and the invite keeps its use"
+                           : "the host will undo the enrolment by itself shortly (the invite use comes back then)"))
+        }
+        if !(await confirm(join: join, identity: tls, ca: ca, nodeID: response.nodeID, abandon: false, reason: "")) {
+            TextFormat.printError("streamr-node join: joined, but the host did not hear the confirmation; the service confirms when it starts\n")
+        }
         // For `journalctl -t streamr-node STREAMR_EVENT=joined` (the terminal gets the lines below).
         if StreamrLogging.journalReachable(at: StreamrLogging.journalSocketPath) {
             let journal = Logger(label: "streamr-node") { label in
@@ -81,12 +103,77 @@ struct JoinCommand: AsyncParsableCommand {
                 "event": "joined", "node": "\(response.nodeID)", "stream": "\(join.stream)"])
         }
         print("joined \(join.host) as \(response.nodeID) (\(displayName)), relaying \(identity.streams.joined(separator: ", "))")
+        print("earnings go to \(payout)")
         print("next: systemctl enable --now streamr-node")
     }
 
+    /// Tells the host the join is complete (or abandoned), on an mTLS session with the new certificate.
+    private func confirm(join: JoinLine, identity: TLSIdentity, ca: Certificate, nodeID: String, abandon: Bool, reason: String) async -> Bool {
+        do {
+            let tls = try TLSContext(.client(identity: identity, trustRoots: [ca], expectedPeer: .host))
+            let answer = try await RPCClient.withConnection(to: .tcp(host: join.host, port: join.port), pipeline: RPCPipeline(tls: tls),
+                                                            connectTimeout: .seconds(10)) { connection in
+                try await connection.request(.enrollConfirm(EnrollConfirm(nodeID: nodeID, abandon: abandon, reason: reason)), timeout: .seconds(15))
+            }
+            if case .enrollConfirm = answer { return true }
+            return false
+        } catch {
+            return false
+        }
+    }
+
+    private func askPayout() -> String {
+        if let payout, !payout.isEmpty {
+            do { return try PayoutHandle.validate(payout) } catch { fail(64, "\(error)") }
+        }
+        guard isatty(0) == 1 else {
+            fail(64, "a payout handle is needed to be paid, and there is no terminal to ask on: add --payout venmo:@handle or --payout paypal:you@example.com")
+        }
+        while true {
+            TextFormat.printError("Where should your earnings go? (venmo:@you or paypal:you@example.com): ")
+            guard let answer = readLine()?.trimmingWhitespace() else { fail(64, "no payout handle given") }
+            do { return try PayoutHandle.validate(answer) } catch { TextFormat.printError("  \(error)\n") }
+        }
+    }
+
+    private func askName() -> String {
+        if let name, !name.isEmpty {
+            do { return try DisplayName.validate(name) } catch { fail(64, "\(error)") }
+        }
+        let fallback = TextFormat.hostName
+        guard isatty(0) == 1 else { return (try? DisplayName.validate(fallback)) ?? "node" }
+        while true {
+            TextFormat.printError("Your name on the host's leaderboard [\(fallback)]: ")
+            guard let answer = readLine()?.trimmingWhitespace() else { return fallback }
+            do { return try DisplayName.validate(answer.isEmpty ? fallback : answer) } catch { TextFormat.printError("  \(error)\n") }
+        }
+    }
+
+    /// What a failed handshake means to a friend: a wrong pin is a security stop; a host that
+    /// never finishes the handshake is a network problem.
+    static func explain(tls error: TLSError, join: JoinLine) -> String {
+        let text = "\(error)"
+        if text.contains("no TLS handshake within") || text.contains("closed before the TLS handshake")
+            || text.contains("closed during the TLS handshake") {
+            return "the host at \(join.host):\(join.port) accepted the connection but did not complete the TLS handshake (\(text)): "
+                + "is the coordinator running there, and is \(join.port) its port (a firewall or proxy in between)?"
+        }
+        return "the host at \(join.host):\(join.port) is not the one the join line names: its certificate does not match the "
+            + "CA pin in the line (\(text)). Ask the host for a new line; do not join a host you cannot verify."
+    }
+
+    static func explain(unreachable error: any Error, join: JoinLine) -> String {
+        let text = "\(error)"
+        if text.lowercased().contains("dns") || text.contains("getaddrinfo") || text.contains("Name or service") {
+            return "cannot reach the host at \(join.host):\(join.port): the name `\(join.host)` does not resolve on this machine (\(text)). "
+                + "Ask the host for a join line with an address you can reach (they set `public_host` in /etc/streamr/coordinator.conf)."
+        }
+        return "cannot reach the host at \(join.host):\(join.port): \(text) (is it running, and is the port open to you?)"
+    }
+
     private func fail(_ code: Int32, _ message: String) -> Never {
-        FileHandle.standardError.write(Data("streamr-node join: \(message)\n".utf8))
-        Foundation.exit(code)
+        TextFormat.printError("streamr-node join: \(message)\n")
+        Glibc.exit(code)
     }
 }
 

@@ -1,7 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import LiveMedia
 import Logging
+import Relay
 import ServiceLifecycle
 import StreamrConfig
 import StreamrDaemon
@@ -36,8 +38,10 @@ public struct NodeCommand: AsyncParsableCommand {
 
         public func run() async throws {
             var daemon = try Daemon(name: "streamr-node", role: .node, options: options,
-                                    settings: ["control_socket", "listen_http", "listen_rtmp", "public_url", "upload_cap"],
+                                    settings: Set(["control_socket", "listen_http", "listen_rtmp", "public_url", "upload_cap",
+                                                   "keep_chunks"]).union(ViewerSettings.keys),
                                     defaultStateDirectory: "/var/lib/streamr-node")
+            let config = daemon.config
             let control = try await daemon.bind(
                 try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr-node/control.sock"),
                 pipeline: RPCPipeline())
@@ -54,63 +58,82 @@ public struct NodeCommand: AsyncParsableCommand {
             let identity = joined.identity
             var logger = daemon.logger
             logger[metadataKey: "node"] = "\(identity.nodeID)"
-            let store = try NodeStore(path: daemon.stateDirectory + "/node.db")
-            let tls = try TLSContext(.client(identity: joined.tls, trustRoots: [joined.ca]))
-            let relays = Relays(ingestAddress: identity.ingestAddress, tls: tls, logger: logger)
+            let store: NodeStore
+            do { store = try NodeStore(path: daemon.stateDirectory + "/node.db") } catch {
+                logger.critical("\(error)", metadata: ["event": "database_failed"])
+                throw error
+            }
+            let tls = try TLSContext(.client(identity: joined.tls, trustRoots: [joined.ca], expectedPeer: .host))
+            var limits = LiveStream.Limits()
+            limits.sealedChunks = try config.int("keep_chunks", default: 15, range: 3...300)
+            let relays = Relays(ingestAddress: identity.ingestAddress, signingKey: joined.signingKey, tls: tls, limits: limits,
+                                meter: TrafficMeter(), servedBefore: (try? store.bytesServed()) ?? [:], logger: logger)
+            let nodeControl = NodeControl(store: store, relays: relays, logger: logger)
+            nodeControl.refresh()
 
+            let viewerLimits = try ViewerSettings.limits(config)
             let httpAddress = try daemon.listenAddress("http", key: "listen_http", default: "0.0.0.0:8935")
             let rtmpAddress = try daemon.listenAddress("rtmp", key: "listen_rtmp", default: "0.0.0.0:1935")
-            let http = try await daemon.bindHTTP(httpAddress)
+            let http = try await daemon.bindHTTP(httpAddress, limits: try ViewerSettings.httpLimits(config))
             let viewers = ViewerService(relays: relays, port: http.localAddress?.port ?? 8935,
-                                        publicURL: daemon.config.string("public_url", default: ""),
-                                        uploadCapBps: try Self.uploadCap(daemon.config), bytesServed: (try? store.bytesServed()) ?? [:],
-                                        logger: logger)
-            let rtmp = try await RTMPServer.bind(rtmpAddress, delegate: NodeRTMP(relays: relays),
-                                                 hmac: { HMACSHA256.mac(key: $0, data: $1) }, logger: logger)
-            let session = CoordinatorSession(identity: identity, tls: tls, store: store, relays: relays, viewers: viewers, logger: logger)
+                                        publicURL: config.string("public_url", default: ""),
+                                        uploadCapBps: try Self.uploadCap(config), viewerLimits: viewerLimits,
+                                        paused: { nodeControl.pausedUntil() != nil }, logger: logger)
+            var rtmpLimits = RTMPLimits()
+            rtmpLimits.viewers = viewerLimits
+            let rtmp = try await RTMPServer.bind(rtmpAddress, delegate: NodeRTMP(relays: relays, paused: { nodeControl.pausedUntil() != nil }),
+                                                 limits: rtmpLimits, hmac: { HMACSHA256.mac(key: $0, data: $1) }, logger: logger)
+            let session = CoordinatorSession(identity: identity, files: files, tls: tls, store: store, relays: relays, viewers: viewers,
+                                             control: nodeControl, logger: logger)
             let base = BaseHandler(daemon: daemon, listening: [control, http, rtmp]) {
-                Self.status(identity: identity, session: session, relays: relays, viewers: viewers, store: store)
+                Self.status(identity: identity, session: session, relays: relays, viewers: viewers, store: store, control: nodeControl)
+            }
+            if joined.signingKey == nil {
+                logger.notice("waiting for the host's chunk-signing key from the coordinator before relaying", metadata: ["event": "signing_key_missing"])
             }
             relays.set(identity.streams)
-            try await daemon.run(services: [RPCService(control, handler: base.adminHandler()),
+            try await daemon.run(services: [RPCService(control, handler: base.adminHandler(next: nodeControl.handler)),
                                             HTTPService(http, handler: viewers.handler),
                                             NodeRTMPService(server: rtmp),
                                             CoordinatorService(session: session)],
                                  listening: [control, http, rtmp])
             relays.stopAll()
-            try? store.saveBytesServed(viewers.bytesServedTotals())
+            try? store.saveBytesServed(relays.bytesServed())
         }
 
         /// `upload_cap`: bits per second with an optional k/M/G suffix (e.g. 50M); 0 or absent: no cap.
         static func uploadCap(_ config: ConfigFile) throws -> UInt64 {
-            let text = config.string("upload_cap", default: "0").trimmingCharacters(in: .whitespaces)
+            let text = config.string("upload_cap", default: "0").trimmingWhitespace()
             let units: [Character: UInt64] = ["k": 1_000, "K": 1_000, "m": 1_000_000, "M": 1_000_000, "g": 1_000_000_000, "G": 1_000_000_000]
             var number = text, factor: UInt64 = 1
             if let last = text.last, let unit = units[last] { number = String(text.dropLast()); factor = unit }
             guard let value = UInt64(number) else {
-                throw ConfigError(source: config.source, line: config.line(of: "upload_cap") ?? 0,
-                                  message: "`upload_cap` must be bits per second like 50M or 800k, got `\(text)`")
+                throw config.error("upload_cap", "`upload_cap` must be bits per second like 50M or 800k, got `\(text)`")
             }
             return value * factor
         }
 
         static func status(identity: NodeIdentity, session: CoordinatorSession, relays: Relays, viewers: ViewerService,
-                           store: NodeStore) -> [StatusItem] {
+                           store: NodeStore, control: NodeControl) -> [StatusItem] {
             let now = NodeStore.nowMs()
             let relayed = relays.all.filter { $0.isReceiving(nowMs: now) }
-            let served = viewers.bytesServedTotals().values.reduce(0, +)
-            let midnight = Int64(Calendar(identifier: .gregorian).startOfDay(for: Date()).timeIntervalSince1970 * 1000)
+            let served = relays.bytesServed().values.reduce(0, +)
+            let midnight = TextFormat.localMidnight(unixSeconds: now / 1000) * 1000
             let uptime = ((try? store.connectedMs(since: midnight, nowMs: now)) ?? 0) / 1000
+            let paused = control.pausedUntil()
             return [
                 StatusItem("node_id", identity.nodeID),
                 StatusItem("display_name", identity.displayName),
                 StatusItem("coordinator", session.status),
+                StatusItem("paused", boolean: paused != nil),
+                paused.map { $0 > 0 ? StatusItem("paused_until", TextFormat.timestamp(unixSeconds: $0 / 1000), type: .timestamp)
+                                    : StatusItem("paused_until", "until resumed") } ?? StatusItem("paused_until", "-", type: .null),
                 StatusItem("streams_relayed", relayed.isEmpty ? "none" : relayed.map(\.name).sorted().joined(separator: ",")),
-                StatusItem("viewers", "\(relays.all.reduce(0) { $0 + $1.live.viewerCount })"),
-                StatusItem("bytes_served", "\(served)"),
-                StatusItem("upload_bps", "\(viewers.uploadBps())"),
-                StatusItem("uptime_today", String(format: "%dh %02dm", uptime / 3600, (uptime % 3600) / 60)),
-                StatusItem("earnings_this_period", "not reported by the coordinator yet"),
+                StatusItem("viewers", integer: relays.all.reduce(0) { $0 + $1.live.playerCount }),
+                StatusItem("bytes_served", integer: served),
+                StatusItem("upload_bps", integer: viewers.uploadBps()),
+                StatusItem("uptime_today", "\(uptime / 3600)h \(TextFormat.padded((uptime % 3600) / 60, width: 2))m"),
+                StatusItem("uptime_today_seconds", integer: uptime),
             ]
         }
     }
@@ -119,11 +142,12 @@ public struct NodeCommand: AsyncParsableCommand {
 /// RTMP at a node: play only (nobody publishes to a node).
 struct NodeRTMP: RTMPServerDelegate {
     let relays: Relays
-    func publish(app: String, key: String, peer: String) async -> Result<any RTMPPublishSink, RTMPRefusal> {
+    let paused: @Sendable () -> Bool
+    func publish(app: String, key: String, publisher: RTMPPublisher) async -> Result<any RTMPPublishSink, RTMPRefusal> {
         .failure(RTMPRefusal("this is a relay node: publish to the host's ingest"))
     }
     func play(app: String, name: String) -> LiveStream? {
-        guard app == "live", let relayed = relays.stream(named: name), !relayed.live.isEnded else { return nil }
+        guard app == "live", !paused(), let relayed = relays.stream(named: name), !relayed.live.isEnded else { return nil }
         return relayed.live
     }
 }

@@ -1,5 +1,7 @@
+import StreamrConfig
 import CoordinatorCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrTLS
 
 /// What joining gave this node, kept in its state directory: `identity.conf` (who it is and
@@ -37,9 +39,9 @@ public struct NodeIdentity: Sendable, Equatable {
     static func parse(_ text: String) throws -> NodeIdentity {
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingWhitespace()
             guard !trimmed.isEmpty, !trimmed.hasPrefix("#"), let eq = trimmed.firstIndex(of: "=") else { continue }
-            fields[trimmed[..<eq].trimmingCharacters(in: .whitespaces)] = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            fields[trimmed[..<eq].trimmingWhitespace()] = trimmed[trimmed.index(after: eq)...].trimmingWhitespace()
         }
         func need(_ key: String) throws -> String {
             guard let value = fields[key], !value.isEmpty else { throw NodeSetupError("\(fileName): `\(key)` is missing; join again") }
@@ -68,6 +70,8 @@ public struct NodeFiles: Sendable {
     var keyPath: String { directory + "/node.key" }
     var certificatePath: String { directory + "/node.pem" }
     var caPath: String { directory + "/ca.pem" }
+    /// The host's chunk-signing public key, pinned at join (or first heard on the mTLS session).
+    var signingKeyPath: String { directory + "/signing.pem" }
 
     public var isJoined: Bool { FileManager.default.fileExists(atPath: identityPath) }
 
@@ -75,6 +79,7 @@ public struct NodeFiles: Sendable {
         public var identity: NodeIdentity
         public var tls: TLSIdentity
         public var ca: Certificate
+        public var signingKey: PublicKey?
     }
 
     /// The identity and credentials, or nil when this node has not joined.
@@ -82,21 +87,24 @@ public struct NodeFiles: Sendable {
         guard isJoined else { return nil }
         let read = { (path: String) throws -> String in
             do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw NodeSetupError("cannot read \(path): \(error.localizedDescription); join again")
+                throw NodeSetupError("cannot read \(path): \(error); join again")
             }
         }
         let identity = try NodeIdentity.parse(try read(identityPath))
         let tls = TLSIdentity(chain: try Certificate.all(pem: try read(certificatePath)), key: try PrivateKey(pem: try read(keyPath)))
-        return Loaded(identity: identity, tls: tls, ca: try Certificate(pem: try read(caPath)))
+        let signing = FileManager.default.fileExists(atPath: signingKeyPath) ? try PublicKey(pem: try read(signingKeyPath)) : nil
+        return Loaded(identity: identity, tls: tls, ca: try Certificate(pem: try read(caPath)), signingKey: signing)
     }
 
     /// Writes everything, the key first and private; `owner` (the service user) gets the files.
-    func save(_ identity: NodeIdentity, key: PrivateKey, certificate: Certificate, ca: Certificate, owner: (uid_t, gid_t)?) throws {
+    func save(_ identity: NodeIdentity, key: PrivateKey, certificate: Certificate, ca: Certificate, signingKey: PublicKey?,
+              owner: (uid_t, gid_t)?) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o750])
         try write(try key.pemString(), to: keyPath, mode: 0o600, owner: owner)
         try write(certificate.pemString(), to: certificatePath, mode: 0o644, owner: owner)
         try write(ca.pemString(), to: caPath, mode: 0o644, owner: owner)
+        if let signingKey { try write(signingKey.pemString, to: signingKeyPath, mode: 0o644, owner: owner) }
         // Last: its presence is what "joined" means, so a failed join leaves no half state.
         try write(identity.render(), to: identityPath, mode: 0o640, owner: owner)
         if let owner { chown(directory, owner.0, owner.1) }
@@ -105,25 +113,67 @@ public struct NodeFiles: Sendable {
     /// Removes what join wrote; returns whether anything was there.
     func remove() -> Bool {
         var removed = false
-        for path in [identityPath, keyPath, certificatePath, caPath] where FileManager.default.fileExists(atPath: path) {
+        for path in [identityPath, keyPath, certificatePath, caPath, signingKeyPath] where FileManager.default.fileExists(atPath: path) {
             try? FileManager.default.removeItem(atPath: path)
             removed = true
         }
         return removed
     }
 
-    private func write(_ text: String, to path: String, mode: mode_t, owner: (uid_t, gid_t)?) throws {
+    /// Stores the signing key the coordinator sent (the service owns its state directory).
+    func saveSigningKey(_ key: PublicKey) throws {
+        try write(key.pemString, to: signingKeyPath, mode: 0o644, owner: nil)
+    }
+
+    func write(_ text: String, to path: String, mode: mode_t, owner: (uid_t, gid_t)?) throws {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw NodeSetupError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
-        close(fd)
-        guard written == bytes.count else { throw NodeSetupError("cannot write \(temporary)") }
+        var offset = 0
+        var failure: String?
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { failure = String(cString: strerror(errno)); break }
+            offset += n
+        }
+        // Disk full or an I/O error may only show here.
+        if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(temporary)
+            throw NodeSetupError("cannot write \(temporary): \(failure)")
+        }
         chmod(temporary, mode)
         if let owner { chown(temporary, owner.0, owner.1) }
-        guard rename(temporary, path) == 0 else { throw NodeSetupError("cannot replace \(path): \(String(cString: strerror(errno)))") }
+        guard rename(temporary, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temporary)
+            throw NodeSetupError("cannot replace \(path): \(why)")
+        }
+        // The rename itself survives a crash once the directory is synced.
+        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 { fsync(dir); close(dir) }
+    }
+
+    /// Checks, before anything is enrolled, that the directory can hold the node's files: it
+    /// exists or can be made, a file can be written, synced and removed in it, and it has room.
+    func checkWritable() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw NodeSetupError("cannot create \(directory): \(error)")
+        }
+        let probe = directory + "/.join-check"
+        try write(String(repeating: "streamr join check\n", count: 512), to: probe, mode: 0o600, owner: nil)
+        unlink(probe)
+        var fs = statvfs()
+        if statvfs(directory, &fs) == 0 {
+            let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
+            guard free >= 1 << 20 else { throw NodeSetupError("\(directory) has only \(free / 1024) KiB free; the node needs at least 1 MiB") }
+        }
     }
 }
 

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import LiveMedia
+import Glibc
 import StreamrStore
 
 /// The node's local state in SQLite (`<state_directory>/node.db`), so a restart resumes:
@@ -21,12 +23,30 @@ public final class NodeStore: Sendable {
     ]
 
     public init(path: String) throws {
-        db = try Database(path: path, migrations: Self.migrations)
+        db = try Database(path: path, migrations: Self.migrations, checkIntegrity: true)
         // A session a crash left open ended when the process did; the last heartbeat is the best guess.
         _ = try db.run("UPDATE sessions SET ended_ms = coalesce((SELECT value FROM state WHERE key = 'last_heartbeat_ms'), started_ms), reason = 'node restarted' WHERE ended_ms IS NULL")
     }
 
-    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    public static func nowMs() -> Int64 { LiveClock.nowMs() }
+
+    public var path: String { db.path }
+
+    // MARK: - Pause
+
+    /// The friend's pause: nil when not paused; 0 when paused until resumed; else the unix ms
+    /// it ends (a pause that has run out is over).
+    func pausedUntil(nowMs: Int64 = NodeStore.nowMs()) throws -> Int64? {
+        guard let until = try value("paused_until_ms") else { return nil }
+        if until > 0 && until <= nowMs { return nil }
+        return until
+    }
+
+    func pause(untilMs: Int64) throws {
+        _ = try db.run("INSERT INTO state (key, value) VALUES ('paused_until_ms', ?) ON CONFLICT DO UPDATE SET value = excluded.value", untilMs)
+    }
+
+    func resume() throws { _ = try db.run("DELETE FROM state WHERE key = 'paused_until_ms'") }
 
     func value(_ key: String) throws -> Int64? {
         try db.queryOne("SELECT value FROM state WHERE key = ?", key)?.int64("value")

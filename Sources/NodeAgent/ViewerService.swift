@@ -1,52 +1,50 @@
-import CoordinatorCore
-import Foundation
 import LiveMedia
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
+import Relay
 import StreamrHTTP
-import StreamrTLS
 
-/// Viewer HTTP on 8935: HTTP-FLV (`/live/<stream>.flv`), raw verified chunks
-/// (`/chunks/<stream>/<seq>`), and `/healthz`. It counts viewers and bytes served per stream for
-/// the heartbeats, and keeps to the configured upload cap: a viewer beyond it gets 503 with
-/// Retry-After (and the coordinator, told the node is full, stops sending viewers).
+/// Viewer HTTP on 8935: HTTP-FLV (`/live/<stream>.flv`), HLS (`/live/<stream>/index.m3u8` and
+/// its segments), raw verified chunks (`/chunks/<stream>/<seq>` or `<chain>-<seq>`), and
+/// `/healthz`. Every byte goes through the stream's meter (one place for heartbeats and the
+/// upload cap). At its upload cap, or while the friend has paused the node, a new viewer gets
+/// 503 with Retry-After (and the coordinator, told so by heartbeats, sends viewers elsewhere).
 final class ViewerService: Sendable {
     let relays: Relays
     let port: Int
     let publicURL: String
     let uploadCapBps: UInt64
+    let viewerLimits: ViewerLimits
+    let paused: @Sendable () -> Bool
     let logger: Logger
-    private let served: NIOLockedValueBox<[String: Int64]>
-    private let rate = NIOLockedValueBox(RateWindow(seconds: 5))
 
-    init(relays: Relays, port: Int, publicURL: String, uploadCapBps: UInt64, bytesServed: [String: Int64], logger: Logger) {
+    init(relays: Relays, port: Int, publicURL: String, uploadCapBps: UInt64, viewerLimits: ViewerLimits,
+         paused: @escaping @Sendable () -> Bool, logger: Logger) {
         self.relays = relays; self.port = port; self.publicURL = publicURL; self.uploadCapBps = uploadCapBps
-        self.logger = logger
-        served = NIOLockedValueBox(bytesServed)
+        self.viewerLimits = viewerLimits; self.paused = paused; self.logger = logger
     }
 
-    func bytesServedTotals() -> [String: Int64] { served.withLockedValue { $0 } }
-
-    /// Bits per second sent to viewers over the last 5 s.
-    func uploadBps() -> UInt64 {
-        let now = NodeStore.nowMs()
-        return UInt64(rate.withLockedValue { $0.perSecond(nowMs: now) } * 8)
-    }
-
-    private func count(_ bytes: Int, stream: String) {
-        served.withLockedValue { $0[stream, default: 0] += Int64(bytes) }
-        let now = NodeStore.nowMs()
-        rate.withLockedValue { $0.add(UInt64(bytes), atMs: now) }
-    }
+    /// Bits per second sent to viewers over the last few seconds, all streams.
+    func uploadBps() -> UInt64 { relays.meter.bitsPerSecond(nowMs: LiveClock.nowMs()) }
 
     var handler: HTTPHandler {
         { request in self.handle(request) }
     }
 
+    /// What the watch page (on the coordinator's origin) needs to play from a node.
+    static let cors: [(String, String)] = [("Access-Control-Allow-Origin", "*"),
+                                           ("Access-Control-Expose-Headers", "Content-Length, Content-Range, X-Streamr-Chunk")]
+
     func handle(_ request: HTTPRequest) -> HTTPResponse {
+        if request.method == .OPTIONS {
+            return HTTPResponse(status: .noContent, headers: HTTPHeaders(Self.cors + [
+                ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"), ("Access-Control-Allow-Headers", "Range"),
+                ("Access-Control-Max-Age", "86400")]))
+        }
         guard request.method == .GET || request.method == .HEAD else {
-            return .text(.methodNotAllowed, "only GET and HEAD are served here\n", headers: ["Allow": "GET, HEAD"])
+            return .text(.methodNotAllowed, "only GET and HEAD are served here\n", headers: ["Allow": "GET, HEAD, OPTIONS"])
         }
         let parts = request.pathComponents
         if parts == ["healthz"] { return .text(.ok, "ok\n") }
@@ -54,60 +52,62 @@ final class ViewerService: Sendable {
             return flv(stream: String(parts[1].dropLast(4)))
         }
         if parts.count == 3, parts[0] == "chunks" {
-            return chunk(stream: parts[1], seq: parts[2])
+            guard let relayed = relays.stream(named: parts[1]) else { return notRelayed(parts[1]) }
+            if let busy = busy() { return busy }
+            return ChunkHTTP.response(stream: relayed.live, name: parts[2], request: request)
         }
         if parts.count == 3, parts[0] == "live" {
-            return hls(stream: parts[1], file: parts[2])
+            return hls(stream: parts[1], file: parts[2], request: request)
         }
         return .text(.notFound, "not found: try /live/<stream>.flv, /live/<stream>/index.m3u8 or /chunks/<stream>/<seq>\n")
     }
 
-    private func full() -> HTTPResponse? {
+    private func notRelayed(_ name: String) -> HTTPResponse {
+        .text(.notFound, "stream `\(name)` is not relayed here\n", headers: HTTPHeaders(Self.cors + [("Retry-After", "5")]))
+    }
+
+    /// Full (the upload cap) or paused: new viewers go elsewhere.
+    private func busy() -> HTTPResponse? {
+        if paused() {
+            return .text(.serviceUnavailable, "this node is paused by its owner; try another node\n",
+                         headers: HTTPHeaders(Self.cors + [("Retry-After", "30")]))
+        }
         guard uploadCapBps > 0, uploadBps() >= uploadCapBps else { return nil }
-        return .text(.serviceUnavailable, "this node is at its upload cap; try again, or another node\n", headers: ["Retry-After": "10"])
+        return .text(.serviceUnavailable, "this node is at its upload cap; try again, or another node\n",
+                     headers: HTTPHeaders(Self.cors + [("Retry-After", "10")]))
     }
 
     private func flv(stream name: String) -> HTTPResponse {
-        guard let relayed = relays.stream(named: name), !relayed.live.isEnded else {
-            return .text(.notFound, "stream `\(name)` is not relayed here\n", headers: ["Retry-After": "5"])
-        }
-        if let full = full() { return full }
-        let logger = self.logger
-        return HTTPFLV.response(for: relayed.live, meter: { [weak self] bytes in self?.count(bytes, stream: name) },
-                                onStart: { logger.info("viewer joined \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(relayed.live.viewerCount + 1)"]) },
-                                onEnd: { logger.info("viewer left \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(relayed.live.viewerCount)"]) })
+        guard let relayed = relays.stream(named: name), !relayed.live.isEnded else { return notRelayed(name) }
+        if let busy = busy() { return busy }
+        let logger = self.logger, live = relayed.live
+        return HTTPFLV.response(for: live, limits: viewerLimits,
+                                onStart: { logger.info("viewer joined \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(live.playerCount + 1)"]) },
+                                onEnd: { logger.info("viewer left \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(live.playerCount)"]) })
     }
 
-    /// `/live/<stream>/index.m3u8` and its `<seq>.ts` segments (one per verified chunk).
-    private func hls(stream name: String, file: String) -> HTTPResponse {
-        guard let relayed = relays.stream(named: name) else { return .text(.notFound, "stream `\(name)` is not relayed here\n") }
+    /// `/live/<stream>/index.m3u8` and its `<chain>-<seq>.ts` segments (one per verified chunk).
+    private func hls(stream name: String, file: String, request: HTTPRequest) -> HTTPResponse {
+        guard let relayed = relays.stream(named: name), let feed = relays.hls(named: name) else { return notRelayed(name) }
         if file == "index.m3u8" {
-            guard let playlist = relayed.hls.playlist() else {
-                return .text(.notFound, "no HLS segment yet for `\(name)`; try again in a few seconds\n", headers: ["Retry-After": "2"])
+            guard let playlist = feed.playlist() else {
+                let why = feed.refusal.map { "HLS is not available for `\(name)`: \($0)\n" }
+                    ?? "no HLS segment yet for `\(name)`; try again in a few seconds\n"
+                return .text(.notFound, why, headers: HTTPHeaders(Self.cors + [("Retry-After", "2")]))
             }
-            if let full = full() { return full }
-            return .text(.ok, playlist, contentType: "application/vnd.apple.mpegurl", headers: ["Cache-Control": "no-cache"])
+            if let busy = busy() { return busy }
+            // A live playlist changes every chunk: never cached.
+            return .text(.ok, playlist, contentType: "application/vnd.apple.mpegurl",
+                         headers: HTTPHeaders(Self.cors + [("Cache-Control", "no-cache, no-store")]))
         }
-        guard file.hasSuffix(".ts"), let seq = UInt64(file.dropLast(3)) else { return .text(.notFound, "not found\n") }
-        guard let segment = relayed.hls.segment(seq) else { return .text(.notFound, "segment \(seq) of `\(name)` is not kept here\n") }
-        if let full = full() { return full }
-        count(segment.count, stream: name)
-        return HTTPResponse(status: .ok, headers: ["Content-Type": "video/mp2t", "Cache-Control": "public, max-age=60"],
-                            body: .bytes(ByteBuffer(bytes: segment)))
-    }
-
-    private func chunk(stream name: String, seq text: String) -> HTTPResponse {
-        guard let relayed = relays.stream(named: name) else { return .text(.notFound, "stream `\(name)` is not relayed here\n") }
-        guard let seq = UInt64(text) else { return .text(.badRequest, "chunk numbers are whole numbers\n") }
-        guard let chunk = relayed.live.sealedChunk(seq: seq) else {
-            return .text(.notFound, "chunk \(seq) of `\(name)` is not kept here (verified chunks only; the last few are kept)\n")
+        guard file.hasSuffix(".ts"), let segment = feed.segment(named: String(file.dropLast(3))) else {
+            return .text(.notFound, "segment \(file) of `\(name)` is not kept here\n", headers: HTTPHeaders(Self.cors))
         }
-        if let full = full() { return full }
-        count(chunk.bytes.readableBytes, stream: name)
-        return HTTPResponse(status: .ok, headers: [
-            "Content-Type": "application/octet-stream",
-            "X-Streamr-Chunk-SHA256": SHA256Digest.hex(chunk.seal.sha256),
-            "Cache-Control": "public, max-age=60",
-        ], body: .bytes(chunk.bytes))
+        if let busy = busy() { return busy }
+        // Its name is its chunk's (chain, seq): the same bytes forever.
+        let response = HTTPByteRanges.respond(to: request, body: segment, headers: Self.cors + [
+            ("Content-Type", "video/mp2t"), ("Cache-Control", "public, max-age=3600, immutable")])
+        if request.method != .HEAD, case .bytes(let body) = response.body { relayed.live.meter.add(body.readableBytes, .hls) }
+        return response
     }
 }

@@ -83,6 +83,40 @@ public struct ConfigFile: Sendable, Equatable {
         return value
     }
 
+    /// A duration setting in whole milliseconds, within `range` (ms).
+    public func milliseconds(_ key: String, default fallback: Int64, range: ClosedRange<Int64>) throws(ConfigError) -> Int64 {
+        guard let entry = entries[key] else { return fallback }
+        let value = try duration(key, default: .zero)
+        let ms = value.components.seconds * 1000 + value.components.attoseconds / 1_000_000_000_000_000
+        guard range.contains(ms) else {
+            throw ConfigError(source: entry.origin ?? source, line: entry.line,
+                              message: "`\(key)` must be between \(DurationText.format(.milliseconds(range.lowerBound))) and \(DurationText.format(.milliseconds(range.upperBound))), got `\(entry.value)`")
+        }
+        return ms
+    }
+
+    /// A byte size: a number with an optional k/K, M, G suffix (1024-based: "2M" is 2 MiB).
+    public func bytes(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let entry = entries[key] else { return fallback }
+        let text = entry.value.trimmingWhitespace()
+        let units: [Character: Int] = ["k": 1 << 10, "K": 1 << 10, "M": 1 << 20, "m": 1 << 20, "G": 1 << 30, "g": 1 << 30]
+        var number = Substring(text), factor = 1
+        if let last = text.last, let unit = units[last] { number = number.dropLast(); factor = unit }
+        if number.hasSuffix("i") || number.hasSuffix("B") { number = number.dropLast() }
+        guard let value = Int(number), value >= 0, value <= Int.max / factor, range.contains(value * factor) else {
+            throw ConfigError(source: entry.origin ?? source, line: entry.line,
+                              message: "`\(key)` must be a size like 512k or 2M between \(range.lowerBound) and \(range.upperBound) bytes, got `\(entry.value)`")
+        }
+        return value * factor
+    }
+
+    /// An error about `key` that names where its value came from: `--set`, or the file and
+    /// its line (never a file that does not exist).
+    public func error(_ key: String, _ message: String) -> ConfigError {
+        guard let entry = entries[key] else { return ConfigError(source: "built-in default", line: 0, message: message) }
+        return ConfigError(source: entry.origin ?? source, line: entry.origin == nil ? entry.line : 0, message: message)
+    }
+
     public func line(of key: String) -> Int? { entries[key]?.line }
 }
 
@@ -165,7 +199,7 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension StringProtocol {
-    func trimmingWhitespace() -> String {
+    public func trimmingWhitespace() -> String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

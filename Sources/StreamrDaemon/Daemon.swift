@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -33,7 +34,7 @@ public struct Daemon: Sendable {
         // The configuration is read before logging starts so that its log_level applies;
         // its errors are reported once logging is up.
         let loaded = Result {
-            try options.loadConfig(defaultPath: "/etc/streamr/\(name.replacingOccurrences(of: "streamr-", with: "")).conf",
+            try options.loadConfig(defaultPath: "/etc/streamr/\(name.hasPrefix("streamr-") ? String(name.dropFirst(8)) : name).conf",
                                    known: settings.union(Self.commonSettings))
         }
         let configured = (try? loaded.get())?.string("log_level", default: "info") ?? "info"
@@ -45,8 +46,7 @@ public struct Daemon: Sendable {
         do {
             config = try loaded.get()
             if Logger.Level(rawValue: configured) == nil {
-                throw ConfigError(source: config.source, line: config.line(of: "log_level") ?? 0,
-                                  message: "`log_level` must be one of trace, debug, info, notice, warning, error, critical, got `\(configured)`")
+                throw config.error("log_level", "`log_level` must be one of trace, debug, info, notice, warning, error, critical, got `\(configured)`")
             }
         } catch {
             // On stderr, ArgumentParser prints the error itself; the journal needs its own entry.
@@ -67,8 +67,7 @@ public struct Daemon: Sendable {
         let text = config.string(key, default: fallback)
         if text.hasPrefix("/") { return .unix(path: text) }
         guard let hostPort = HostPort.parse(text) else {
-            throw ConfigError(source: config.source, line: config.line(of: key) ?? 0,
-                              message: "`\(key)` must be host:port or an absolute socket path, got `\(text)`")
+            throw config.error(key, "`\(key)` must be host:port (port 0-65535) or an absolute socket path, got `\(text)`")
         }
         return .tcp(host: hostPort.host, port: hostPort.port)
     }
@@ -76,7 +75,7 @@ public struct Daemon: Sendable {
     /// Binds an RPC listener; a configured Unix socket gets its directory and mode 0660, group `streamr`.
     public func bind(_ address: ListenAddress, pipeline: RPCPipeline) async throws -> RPCServer {
         if case .unix(let path) = address {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+            try FileManager.default.createDirectory(atPath: TextFormat.directory(of: path),
                                                     withIntermediateDirectories: true)
         }
         let server: RPCServer
@@ -94,9 +93,9 @@ public struct Daemon: Sendable {
     }
 
     /// Binds an HTTP listener (viewer routing, health, metrics, media).
-    public func bindHTTP(_ address: ListenAddress) async throws -> HTTPServer {
+    public func bindHTTP(_ address: ListenAddress, limits: HTTPLimits = HTTPLimits()) async throws -> HTTPServer {
         do {
-            return try await HTTPServer.bind(address, logger: logger)
+            return try await HTTPServer.bind(address, limits: limits, logger: logger)
         } catch {
             logger.critical("cannot listen on \(address): \(error)", metadata: ["event": "listen_failed"])
             throw error
@@ -152,6 +151,15 @@ public struct HTTPService: Service {
             try await cancelWhenGracefulShutdown { try await server.run(handler: handler) }
         } catch is CancellationError {
         }
+    }
+}
+
+/// Keeps a daemon-to-daemon link up until graceful shutdown.
+public struct LinkService: Service {
+    let link: PersistentLink
+    public init(link: PersistentLink) { self.link = link }
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await link.run() }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import StreamrConfig
 
@@ -33,7 +34,7 @@ public struct DaemonOptions: ParsableArguments {
         if FileManager.default.fileExists(atPath: path) {
             let text: String
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw ConfigError(source: path, line: 0, message: "cannot read: \(error.localizedDescription)")
+                throw ConfigError(source: path, line: 0, message: "cannot read: \(error)")
             }
             file = try ConfigFile.parse(text, source: path)
         } else if config != nil {

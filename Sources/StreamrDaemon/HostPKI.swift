@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import StreamrTLS
 
 /// The host's CA and the server certificate its daemons present, as files:
@@ -11,6 +12,9 @@ public struct HostPKI: Sendable {
     public var caKeyPath: String { directory + "/ca.key" }
     public var serverCertificatePath: String { directory + "/server.pem" }
     public var serverKeyPath: String { directory + "/server.key" }
+    /// The chunk-signing key: long-lived, separate from the TLS certificates (which expire and
+    /// are renewed), pinned by every node at join.
+    public var signingKeyPath: String { directory + "/signing.key" }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: caCertificatePath) }
 
@@ -18,7 +22,14 @@ public struct HostPKI: Sendable {
     /// safe to run on every install and upgrade. Returns whether it created anything.
     @discardableResult
     public func initialize(hostnames: [String], ipAddresses: [String]) throws -> Bool {
-        if exists { return false }
+        if exists {
+            // Hosts set up before chunk signing had its own key get one now (upgrades).
+            if !FileManager.default.fileExists(atPath: signingKeyPath) {
+                try writeAtomically(try PrivateKey.generate().pemString(), to: signingKeyPath, mode: 0o600)
+                return true
+            }
+            return false
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o750])
         let ca = try CertificateAuthority.create()
@@ -28,6 +39,7 @@ public struct HostPKI: Sendable {
         // Keys first and the CA certificate last: `exists` only turns true once everything is in place.
         try writeAtomically(try ca.key.pemString(), to: caKeyPath, mode: 0o600)
         try writeAtomically(try serverKey.pemString(), to: serverKeyPath, mode: 0o600)
+        try writeAtomically(try PrivateKey.generate().pemString(), to: signingKeyPath, mode: 0o600)
         try writeAtomically(server.pemString() + ca.certificate.pemString(), to: serverCertificatePath, mode: 0o644)
         try writeAtomically(ca.certificate.pemString(), to: caCertificatePath, mode: 0o644)
         return true
@@ -47,12 +59,22 @@ public struct HostPKI: Sendable {
                     key: try PrivateKey(pem: try read(serverKeyPath)))
     }
 
+    /// The key the ingest signs chunk chains with. A host set up before it existed signs with
+    /// its server key (what its nodes already trust); `init-pki` adds a dedicated one.
+    public func loadSigningKey() throws -> PrivateKey {
+        if FileManager.default.fileExists(atPath: signingKeyPath) { return try PrivateKey(pem: try read(signingKeyPath)) }
+        return try PrivateKey(pem: try read(serverKeyPath))
+    }
+
+    /// The public half of `loadSigningKey()`, as nodes pin it.
+    public func signingPublicKey() throws -> PublicKey { try loadSigningKey().publicKey() }
+
     /// The invite's pin: `sha256:<hex of the CA's SubjectPublicKeyInfo digest>`.
     public func caPin() throws -> String { "sha256:" + SHA256Digest.hex(try loadCA().publicKeySHA256) }
 
     private func read(_ path: String) throws -> String {
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw PKIError("cannot read \(path): \(error.localizedDescription) (create the host CA with `streamr-coordinator init-pki`)")
+            throw PKIError("cannot read \(path): \(error) (create the host CA with `streamr-coordinator init-pki`)")
         }
     }
 }

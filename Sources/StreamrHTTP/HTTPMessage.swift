@@ -137,6 +137,9 @@ public struct HTTPBodyWriter: Sendable {
     /// False while the client is behind (over the high water mark of queued bytes).
     public var isWritable: Bool { channel.isWritable }
 
+    /// Closes the connection (e.g. a live viewer that stayed behind too long).
+    public func close() { channel.close(promise: nil) }
+
     /// Runs `body` when the client has gone (for a producer that writes with `writeNow`).
     public func onClose(_ body: @escaping @Sendable () -> Void) {
         channel.closeFuture.whenComplete { _ in body() }

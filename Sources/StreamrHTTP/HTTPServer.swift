@@ -25,16 +25,27 @@ public final class HTTPServer: ListeningServer {
 
     public static func bind(_ address: ListenAddress, limits: HTTPLimits = HTTPLimits(), logger: Logger,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPServer {
+        let perAddress = ConnectionLimiter(perAddress: limits.connectionsPerAddress)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            // A live viewer with 4 MiB queued is behind: it skips to the next keyframe.
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
+            // A live viewer with this much queued is behind: it skips to the next keyframe.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: limits.viewerQueueBytes / 2, high: limits.viewerQueueBytes))
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                let remote = channel.remoteAddress
+                guard perAddress.acquire(remote) else {
+                    // Told in plain bytes: no HTTP handlers are set up for a connection refused.
+                    let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 10\r\n"
+                        + "Connection: close\r\nContent-Length: 50\r\n\r\ntoo many connections from your address; try later\n"
+                    channel.writeAndFlush(ByteBuffer(string: text)).whenComplete { _ in channel.close(promise: nil) }
+                    throw ConnectionRefused()
+                }
+                channel.closeFuture.whenComplete { _ in perAddress.release(remote) }
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                try channel.pipeline.syncOperations.addHandler(HTTPConnectionGuard(limits: limits))
                 return try Connection(wrappingChannelSynchronously: channel)
             }
         }
@@ -74,13 +85,22 @@ public final class HTTPServer: ListeningServer {
                         head = h; bodyBytes = 0
                     case .body(let buffer):
                         bodyBytes += buffer.readableBytes
+                        // Every endpoint is a GET: a body is read and discarded, up to a bound. Past
+                        // it the client hears so at once, whatever its chunk sizes claim.
+                        if bodyBytes > limits.maxRequestBody, let h = head {
+                            var refusal = HTTPResponse.text(.payloadTooLarge, "request body over \(limits.maxRequestBody) bytes\n")
+                            refusal.headers.replaceOrAdd(name: "Connection", value: "close")
+                            var closing = h
+                            closing.headers.replaceOrAdd(name: "Connection", value: "close")
+                            _ = try await write(refusal, for: HTTPRequest(head: closing, remoteAddress: remote), head: closing,
+                                                to: outbound, channel: connection.channel)
+                            return
+                        }
                     case .end:
                         guard let h = head else { continue }
                         head = nil
                         let request = HTTPRequest(head: h, remoteAddress: remote)
-                        let response = bodyBytes > limits.maxRequestBody
-                            ? HTTPResponse.text(.payloadTooLarge, "request body over \(limits.maxRequestBody) bytes\n")
-                            : await handler(request)
+                        let response = await handler(request)
                         let keepAlive = try await write(response, for: request, head: h, to: outbound, channel: connection.channel)
                         if !keepAlive { return }
                     }
@@ -89,7 +109,7 @@ public final class HTTPServer: ListeningServer {
         } catch where Task.isCancelled {
             // Shutdown: the connection was closed on purpose.
         } catch {
-            logger.debug("http connection closed: \(error)", metadata: ["peer": "\(remote.map { "\($0)" } ?? "?")"])
+            logger.debug("http connection closed: \(error)", metadata: ["peer": "\(remote?.displayAddress ?? "?")"])
         }
     }
 
@@ -119,11 +139,75 @@ public final class HTTPServer: ListeningServer {
     }
 }
 
-/// Limits on what a client may send.
+/// Limits on what a client may send, and how long it may take.
 public struct HTTPLimits: Sendable {
     /// Request bodies are read and discarded (every endpoint is a GET); larger ones get 413.
     public var maxRequestBody: Int
-    public init(maxRequestBody: Int = 64 * 1024) { self.maxRequestBody = maxRequestBody }
+    /// From the connection's start, or the end of the last response, to a complete request
+    /// head (a slowloris client never gets there; an idle keep-alive connection is closed too).
+    public var requestHeadTimeoutMs: Int64
+    /// From the request head to the end of its body.
+    public var requestBodyTimeoutMs: Int64
+    /// Open connections one address may hold.
+    public var connectionsPerAddress: Int
+    /// A live viewer with this much queued is behind (see LiveMedia's ViewerLimits).
+    public var viewerQueueBytes: Int
+
+    public init(maxRequestBody: Int = 64 * 1024, requestHeadTimeoutMs: Int64 = 15_000, requestBodyTimeoutMs: Int64 = 30_000,
+                connectionsPerAddress: Int = 128, viewerQueueBytes: Int = 2 << 20) {
+        self.maxRequestBody = maxRequestBody; self.requestHeadTimeoutMs = requestHeadTimeoutMs
+        self.requestBodyTimeoutMs = requestBodyTimeoutMs; self.connectionsPerAddress = connectionsPerAddress
+        self.viewerQueueBytes = viewerQueueBytes
+    }
 }
+
+struct ConnectionRefused: Error {}
+
+/// Deadlines for a client that is slow to ask: a request head must be complete within
+/// `requestHeadTimeoutMs` of the connection opening (or of the last response ending), and
+/// its body within `requestBodyTimeoutMs` of the head. While a response is being produced
+/// (a live stream can last hours) no deadline runs. A client past a deadline is disconnected.
+final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let limits: HTTPLimits
+    private var deadline: Scheduled<Void>?
+    private var responding = 0
+
+    init(limits: HTTPLimits) { self.limits = limits }
+
+    func handlerAdded(context: ChannelHandlerContext) { arm(context, ms: limits.requestHeadTimeoutMs, what: "request head") }
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: arm(context, ms: limits.requestBodyTimeoutMs, what: "request body")
+        case .body: break
+        case .end:
+            responding += 1
+            deadline?.cancel(); deadline = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            responding = max(0, responding - 1)
+            if responding == 0 { arm(context, ms: limits.requestHeadTimeoutMs, what: "next request head") }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(_ context: ChannelHandlerContext, ms: Int64, what: String) {
+        deadline?.cancel()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(ms)) { channel.close(promise: nil) }
+    }
+}
+
+@available(*, unavailable) extension HTTPConnectionGuard: Sendable {}
 
 public typealias HTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse

@@ -13,16 +13,24 @@ public struct RPCPipeline: Sendable {
 
     /// How long a peer may take to complete the TLS handshake.
     public var handshakeTimeout: TimeAmount
+    /// How long a frame that has started to arrive may take to complete.
+    public var partialFrameTimeout: TimeAmount
+    /// Servers with TLS: how long a peer without a client certificate (enrolment) may stay
+    /// connected, and how many such connections one address may have at once.
+    public var unauthenticatedLifetime: TimeAmount
+    public var unauthenticatedPerAddress: Int
 
     public init(tls: TLSContext? = nil, maxFrameBytes: Int = Framing.defaultMaxFrameBytes, inboundHighWatermark: Int = 32,
-                handshakeTimeout: TimeAmount = .seconds(10)) {
+                handshakeTimeout: TimeAmount = .seconds(10), partialFrameTimeout: TimeAmount = .seconds(15),
+                unauthenticatedLifetime: TimeAmount = .seconds(30), unauthenticatedPerAddress: Int = 8) {
         self.tls = tls; self.maxFrameBytes = maxFrameBytes; self.inboundHighWatermark = inboundHighWatermark
-        self.handshakeTimeout = handshakeTimeout
+        self.handshakeTimeout = handshakeTimeout; self.partialFrameTimeout = partialFrameTimeout
+        self.unauthenticatedLifetime = unauthenticatedLifetime; self.unauthenticatedPerAddress = unauthenticatedPerAddress
     }
 
     /// Adds the handlers and wraps the channel. Must run on the channel's event loop.
     /// The returned future completes when the TLS handshake does (at once without TLS).
-    func configure(_ channel: any Channel) throws -> (NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<Certificate?>) {
+    func configure(_ channel: any Channel) throws -> (NIOAsyncChannel<Envelope, RPCOutbound>, EventLoopFuture<Certificate?>) {
         let handshake = channel.eventLoop.makePromise(of: Certificate?.self)
         let ops = channel.pipeline.syncOperations
         if let tls {
@@ -31,12 +39,12 @@ public struct RPCPipeline: Sendable {
         } else {
             handshake.succeed(nil)
         }
-        try ops.addHandler(ByteToMessageHandler(EnvelopeFrameDecoder(maxFrameBytes: maxFrameBytes)))
-        try ops.addHandler(MessageToByteHandler(EnvelopeFrameEncoder(maxFrameBytes: maxFrameBytes)))
+        try ops.addHandler(FrameDecoderHandler(maxFrameBytes: maxFrameBytes, partialFrameTimeout: partialFrameTimeout))
+        try ops.addHandler(FrameEncoderHandler(maxFrameBytes: maxFrameBytes))
         try ops.addHandler(ProtocolErrorHandler())
-        let configuration = NIOAsyncChannel<Envelope, Envelope>.Configuration(
+        let configuration = NIOAsyncChannel<Envelope, RPCOutbound>.Configuration(
             backPressureStrategy: .init(lowWatermark: max(1, inboundHighWatermark / 2), highWatermark: inboundHighWatermark))
-        let async = try NIOAsyncChannel<Envelope, Envelope>(wrappingChannelSynchronously: channel, configuration: configuration)
+        let async = try NIOAsyncChannel<Envelope, RPCOutbound>(wrappingChannelSynchronously: channel, configuration: configuration)
         return (async, handshake.futureResult)
     }
 }
@@ -98,13 +106,13 @@ final class HandshakeObserver: ChannelInboundHandler, RemovableChannelHandler {
 final class ProtocolErrorHandler: ChannelDuplexHandler {
     typealias InboundIn = Envelope
     typealias InboundOut = Envelope
-    typealias OutboundIn = Envelope
-    typealias OutboundOut = Envelope
+    typealias OutboundIn = RPCOutbound
+    typealias OutboundOut = RPCOutbound
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let frameError = error as? FrameError, context.channel.isActive {
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(Envelope(.error(frameError.errorMessage)))).whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(.envelope(Envelope(.error(frameError.errorMessage))))).whenComplete { _ in
                 channel.close(promise: nil)
             }
         } else if !(error is TLSError) {

@@ -29,10 +29,10 @@ public enum RPCClient {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(connectTimeout.components.seconds * 1000))
             .channelOption(.socketOption(.so_keepalive), value: 1)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<(NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<Certificate?>)> = { channel in
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<(NIOAsyncChannel<Envelope, RPCOutbound>, EventLoopFuture<Certificate?>)> = { channel in
             channel.eventLoop.makeCompletedFuture { try pipeline.configure(channel) }
         }
-        let (channel, handshake): (NIOAsyncChannel<Envelope, Envelope>, EventLoopFuture<Certificate?>)
+        let (channel, handshake): (NIOAsyncChannel<Envelope, RPCOutbound>, EventLoopFuture<Certificate?>)
         switch address {
         case .tcp(let host, let port):
             (channel, handshake) = try await bootstrap.channelOption(.tcpOption(.tcp_nodelay), value: 1)

@@ -18,7 +18,7 @@ public struct PeerInfo: Sendable {
 
     public var description: String {
         if let credentials { return "uid \(credentials.uid) pid \(credentials.pid)" }
-        return remoteAddress.map { "\($0)" } ?? "unknown peer"
+        return remoteAddress?.displayAddress ?? "unknown peer"
     }
 }
 
@@ -123,7 +123,7 @@ public final class RPCConnection: Sendable {
         guard let reason else { channel.close(promise: nil); return }
         let promise = eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
-        channel.writeAndFlush(Envelope(.error(reason)), promise: promise)
+        channel.writeAndFlush(RPCOutbound.envelope(Envelope(.error(reason))), promise: promise)
     }
 
     /// Runs `body` once, when the connection has closed (at once if it already has): for
@@ -137,7 +137,8 @@ public final class RPCConnection: Sendable {
     }
 
     /// Reads inbound envelopes until the peer closes, answering requests with `handler`.
-    func run(inbound: NIOAsyncChannelInboundStream<Envelope>, handler: Handler?) async throws {
+    func run(inbound: NIOAsyncChannelInboundStream<Envelope>, handler: Handler?,
+             closeAfterError: Bool = false) async throws {
         defer { failPending(RPCError.connectionClosed) }
         for try await envelope in inbound {
             if envelope.replyTo != 0 {
@@ -155,6 +156,11 @@ public final class RPCConnection: Sendable {
             do {
                 answer = try await handler(envelope, self)
             } catch let error as ErrorMessage {
+                // An unauthenticated peer gets one refusal, then the connection closes.
+                if closeAfterError {
+                    if envelope.id != 0 { try? await send([Envelope(replyTo: envelope.id, .error(error))]) }
+                    throw CloseConnection(error)
+                }
                 answer = .error(error)
             } catch let error as CloseConnection {
                 if envelope.id != 0 { try? await send([Envelope(replyTo: envelope.id, .error(error.reason))]) }
@@ -177,9 +183,32 @@ public final class RPCConnection: Sendable {
             window.release(bytes)
             if case .failure = result { channel.close(promise: nil) }
         }
-        for envelope in envelopes.dropLast() { channel.write(envelope, promise: nil) }
-        channel.writeAndFlush(envelopes.last!, promise: promise)
+        for envelope in envelopes.dropLast() { channel.write(RPCOutbound.envelope(envelope), promise: nil) }
+        channel.writeAndFlush(RPCOutbound.envelope(envelopes.last!), promise: promise)
     }
+
+    /// Writes frames encoded once for many connections (a relay's fan-out), on this
+    /// connection's event loop, without waiting. Returns false — and writes nothing — while
+    /// the peer is not keeping up (over `limit` bytes in flight, default the write window):
+    /// the caller's lag policy decides.
+    @discardableResult
+    public func pushFramed(_ frames: ByteBuffer, force: Bool = false, limit: Int? = nil) -> Bool {
+        let bytes = frames.readableBytes
+        guard bytes > 0 else { return true }
+        guard window.tryAcquire(bytes, force: force, limit: limit) else { return false }
+        let promise = eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [window, channel] result in
+            window.release(bytes)
+            if case .failure = result { channel.close(promise: nil) }
+        }
+        channel.writeAndFlush(RPCOutbound.framed(frames), promise: promise)
+        return true
+    }
+
+    /// Bytes handed to the connection and not yet written to the socket.
+    public var bytesInFlight: Int { window.pending }
+
+    public var isClosed: Bool { state.withLockedValue { $0.closed } }
 
     private func failPending(_ error: any Error) {
         window.fail(RPCError.connectionClosed)

@@ -39,7 +39,7 @@ extension ListeningServer {
 
 public final class RPCServer: ListeningServer {
     public struct Accepted: Sendable {
-        let channel: NIOAsyncChannel<Envelope, Envelope>
+        let channel: NIOAsyncChannel<Envelope, RPCOutbound>
         let handshake: EventLoopFuture<Certificate?>
         let credentials: PeerCredentials?
     }
@@ -48,11 +48,13 @@ public final class RPCServer: ListeningServer {
     public let address: ListenAddress
     public let pipeline: RPCPipeline
     private let logger: Logger
+    private let unauthenticated: ConnectionLimiter
 
     public var localAddress: SocketAddress? { serverChannel.channel.localAddress }
 
     private init(serverChannel: NIOAsyncChannel<Accepted, Never>, address: ListenAddress, pipeline: RPCPipeline, logger: Logger) {
         self.serverChannel = serverChannel; self.address = address; self.pipeline = pipeline; self.logger = logger
+        unauthenticated = ConnectionLimiter(perAddress: pipeline.unauthenticatedPerAddress)
     }
 
     public static func bind(_ address: ListenAddress, pipeline: RPCPipeline, logger: Logger,
@@ -102,7 +104,9 @@ public final class RPCServer: ListeningServer {
     private func serve(_ accepted: Accepted, handler: @escaping RPCConnection.Handler) async {
         let remote = accepted.channel.channel.remoteAddress
         var logger = self.logger
-        logger[metadataKey: "peer"] = "\(accepted.credentials.map { "uid \($0.uid) pid \($0.pid)" } ?? remote.map { "\($0)" } ?? "?")"
+        logger[metadataKey: "peer"] = "\(accepted.credentials.map { "uid \($0.uid) pid \($0.pid)" } ?? remote?.displayAddress ?? "?")"
+        var counted = false
+        defer { if counted { unauthenticated.release(remote) } }
         do {
             try await accepted.channel.executeThenClose { inbound, outbound in
                 // A client that never finishes its handshake must not hold up shutdown.
@@ -112,15 +116,38 @@ public final class RPCServer: ListeningServer {
                 } onCancel: {
                     channel.close(promise: nil)
                 }
+                // TLS without a client certificate (enrolment): a short life, one refusal, and a
+                // few such connections per address at most.
+                let anonymous = pipeline.tls != nil && certificate == nil
+                var lifetime: Scheduled<Void>?
+                if anonymous {
+                    guard unauthenticated.acquire(remote) else {
+                        logger.notice("refused: over \(pipeline.unauthenticatedPerAddress) connections without a certificate from this address",
+                                      metadata: ["event": "connection_refused", "reason": "per_address_limit"])
+                        try? await channel.writeAndFlush(RPCOutbound.envelope(Envelope(.error(ErrorMessage(.unavailable,
+                            "too many connections without a certificate from your address; try again later")))))
+                        return
+                    }
+                    counted = true
+                    let limit = pipeline.unauthenticatedLifetime
+                    lifetime = channel.eventLoop.scheduleTask(in: limit) {
+                        logger.notice("closed: no certificate and still connected after \(limit.nanoseconds / 1_000_000_000) s",
+                                      metadata: ["event": "connection_timeout"])
+                        channel.close(promise: nil)
+                    }
+                }
+                defer { lifetime?.cancel() }
                 let peer = PeerInfo(remoteAddress: remote, certificate: certificate, credentials: accepted.credentials)
                 let connection = RPCConnection(channel: channel, peer: peer)
-                try await connection.run(inbound: inbound, handler: handler)
+                try await connection.run(inbound: inbound, handler: handler, closeAfterError: anonymous)
             }
             logger.debug("connection closed")
         } catch let error as TLSError where error.kind == .uncleanShutdown {
             logger.debug("connection closed without TLS close_notify")
         } catch where Task.isCancelled {
             logger.debug("connection closed for shutdown")
+        } catch let error as CloseConnection {
+            logger.info("connection closed: \(error.reason.message)", metadata: ["event": "connection_closed"])
         } catch {
             logger.notice("connection closed: \(error)", metadata: ["event": "connection_error"])
         }

@@ -35,6 +35,21 @@ final class WriteWindow: Sendable {
         }
     }
 
+    /// Takes room for `bytes` without waiting: false when the window is full (or someone is
+    /// waiting, or the connection failed). `force` takes it even over the limit (small
+    /// control messages that must keep their place in the stream).
+    func tryAcquire(_ bytes: Int, force: Bool = false, limit: Int? = nil) -> Bool {
+        let limit = limit ?? self.limit
+        return state.withLockedValue { state in
+            guard state.failed == nil else { return false }
+            guard force || (state.waiters.isEmpty && (state.pending == 0 || state.pending + bytes <= limit)) else { return false }
+            state.pending += bytes
+            return true
+        }
+    }
+
+    var pending: Int { state.withLockedValue { $0.pending } }
+
     /// Called when a write completed (or failed): admits waiters in order.
     func release(_ bytes: Int) {
         let admitted = state.withLockedValue { state -> [CheckedContinuation<Void, any Error>] in
@@ -65,7 +80,7 @@ extension Envelope.Body {
     /// A cheap upper estimate of the encoded size, for write accounting.
     var approximateSize: Int {
         switch self {
-        case .media(let m): m.tags.count + m.stream.utf8.count + 32
+        case .media(let m): m.tags.readableBytes + m.stream.utf8.count + 32
         case .enrollRequest(let r): r.csrDER.count + 256
         case .enrollResponse(let r): r.certificateDER.count + r.caCertificateDER.count + 256
         case .adminResponse(let r): r.rows.reduce(256) { $0 + $1.reduce(8) { $0 + $1.utf8.count + 2 } }

@@ -1,5 +1,6 @@
 import CSQLite
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One SQLite connection, safe to share between threads and tasks.
 ///
@@ -17,7 +18,7 @@ public final class Database: @unchecked Sendable {
     /// The path given to `init`.
     public let path: String
     let connection: OpaquePointer
-    private let lock = NSRecursiveLock()
+    private let lock = RecursiveLock()
     private var transactionDepth = 0
 
     /// Opens (creating if missing) the database at `path` (":memory:" for a private
@@ -25,9 +26,10 @@ public final class Database: @unchecked Sendable {
     ///
     /// - busyTimeoutMilliseconds: how long a statement waits for another connection's lock
     ///   before failing with `SQLITE_BUSY`.
-    public init(path: String, migrations: [Migration] = [], busyTimeoutMilliseconds: Int = 5000) throws {
+    public init(path: String, migrations: [Migration] = [], busyTimeoutMilliseconds: Int = 5000,
+                checkIntegrity: Bool = false, readOnly: Bool = false) throws {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
             var error = SQLiteError.from(handle, code: rc, sql: nil)
@@ -41,8 +43,35 @@ public final class Database: @unchecked Sendable {
         sqlite3_extended_result_codes(handle, 1)
         // Set before the pragmas: switching to WAL needs a lock another process may hold.
         sqlite3_busy_timeout(handle, Int32(clamping: max(0, busyTimeoutMilliseconds)))
+        if readOnly {
+            try execute("PRAGMA query_only = ON; PRAGMA mmap_size = 268435456;")
+            return
+        }
+        // A damaged file must not be written on: checked before the journal mode or a migration touches it.
+        if checkIntegrity { try verifyIntegrity() }
         try configure()
         try migrate(migrations)
+    }
+
+    /// `PRAGMA quick_check` (structure, no index contents: O(N), seconds for a large file);
+    /// throws `StoreError.damaged` with what it found.
+    public func verifyIntegrity(full: Bool = false) throws {
+        let rows: [Row]
+        do { rows = try query(full ? "PRAGMA integrity_check" : "PRAGMA quick_check") } catch let error as SQLiteError {
+            // SQLITE_CORRUPT / NOTADB while reading the schema is damage too.
+            throw StoreError.damaged(path: path, problems: [error.message])
+        }
+        let problems = rows.compactMap { $0.string(0) }.filter { $0 != "ok" }
+        if !problems.isEmpty { throw StoreError.damaged(path: path, problems: problems) }
+    }
+
+    /// An online, consistent copy of the whole database in one file (`VACUUM INTO`): readers
+    /// and the writer go on meanwhile. `destination` must not exist.
+    public func backup(to destination: String) throws {
+        try withLock {
+            let statement = try Statement(database: self, sql: "VACUUM INTO ?")
+            _ = try statement.run(arguments: [destination])
+        }
     }
 
     deinit {

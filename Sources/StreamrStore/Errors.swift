@@ -59,6 +59,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidSQL(String, sql: String)
     /// `PRAGMA journal_mode=WAL` did not take effect (e.g. unsupported filesystem).
     case walUnavailable(path: String, journalMode: String)
+    /// `PRAGMA quick_check` found damage: the daemon refuses to run on it.
+    case damaged(path: String, problems: [String])
 
     public var description: String {
         switch self {
@@ -72,6 +74,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "statement expects \(expected) argument(s) but got \(got) — in SQL: \(sql)"
         case let .invalidSQL(reason, sql):
             return "\(reason) — in SQL: \(sql)"
+        case let .damaged(path, problems):
+            return "the database \(path) is damaged (SQLite's quick_check: \(problems.prefix(3).joined(separator: "; "))"
+                + (problems.count > 3 ? "; and \(problems.count - 3) more" : "")
+                + "). Stop the service, keep the damaged file for a look (mv \(path) \(path).damaged), and restore the last backup"
+                + " (`streamrctl backup FILE` makes one; see \"Backup and restore\" in README.Debian), or remove it to start empty."
         case let .walUnavailable(path, journalMode):
             return "could not enable WAL for \(path): journal_mode is \(journalMode)"
         }

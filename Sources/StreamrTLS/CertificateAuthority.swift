@@ -40,7 +40,7 @@ public struct CertificateAuthority: Sendable {
         return try Self.buildCertificate(subjectCN: nodeID, publicKey: publicKey, issuer: certificate, signer: key, days: days,
                                          extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
                                                       (NID_key_usage, "critical,digitalSignature"),
-                                                      (NID_ext_key_usage, "clientAuth"),
+                                                      (NID_ext_key_usage, "clientAuth,serverAuth"),
                                                       (NID_authority_key_identifier, "keyid")])
     }
 

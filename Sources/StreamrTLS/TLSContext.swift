@@ -16,6 +16,28 @@ public enum ClientCertificatePolicy: Sendable {
     case required
 }
 
+/// Who a client expects on the other end, beyond "signed by the CA": node certificates can
+/// serve too (a node relays to child nodes), so a node's connection to its host must not take a
+/// fellow node's certificate for the host's.
+public enum ExpectedPeer: Sendable, Equatable {
+    case any
+    /// One of the host's own certificates: not a node's (node certificates are `node-…`).
+    case host
+    /// The node with this id.
+    case node(String)
+
+    /// Node certificates carry the node id as their common name.
+    public static func isNodeName(_ name: String?) -> Bool { name?.hasPrefix("node-") ?? false }
+
+    func admits(_ certificate: Certificate?) -> Bool {
+        switch self {
+        case .any: true
+        case .host: certificate != nil && !Self.isNodeName(certificate?.commonName)
+        case .node(let id): certificate?.commonName == id
+        }
+    }
+}
+
 public struct TLSConfiguration: Sendable {
     public enum Role: Sendable { case server, client }
     public var role: Role
@@ -27,6 +49,8 @@ public struct TLSConfiguration: Sendable {
     /// server's chain must contain a certificate with this key, and the leaf must
     /// chain to it; `trustRoots` is then not needed (first contact at enrolment).
     public var pinnedCAKeySHA256: [UInt8]?
+    /// Client only: checked once the handshake completes.
+    public var expectedPeer: ExpectedPeer = .any
 
     public static func server(identity: TLSIdentity, trustRoots: [Certificate] = [],
                               clientCertificates: ClientCertificatePolicy = .required) -> TLSConfiguration {
@@ -35,9 +59,9 @@ public struct TLSConfiguration: Sendable {
     }
 
     public static func client(identity: TLSIdentity? = nil, trustRoots: [Certificate] = [],
-                              pinnedCAKeySHA256: [UInt8]? = nil) -> TLSConfiguration {
+                              pinnedCAKeySHA256: [UInt8]? = nil, expectedPeer: ExpectedPeer = .any) -> TLSConfiguration {
         TLSConfiguration(role: .client, identity: identity, trustRoots: trustRoots,
-                         clientCertificates: .none, pinnedCAKeySHA256: pinnedCAKeySHA256)
+                         clientCertificates: .none, pinnedCAKeySHA256: pinnedCAKeySHA256, expectedPeer: expectedPeer)
     }
 }
 

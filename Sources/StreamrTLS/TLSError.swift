@@ -1,4 +1,5 @@
 import COpenSSL
+import NIOCore
 
 /// A failure from OpenSSL, with the reasons OpenSSL queued for it.
 public struct TLSError: Error, CustomStringConvertible, Sendable {
@@ -57,6 +58,12 @@ public enum SHA256Digest {
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         bytes.withUnsafeBytes { raw in _ = SHA256(raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, &out) }
+        return out
+    }
+
+    public static func hash(_ buffer: ByteBuffer) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        buffer.withUnsafeReadableBytes { raw in _ = SHA256(raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, &out) }
         return out
     }
 

@@ -20,6 +20,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var state = State.idle
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var pendingFlush = false
+    /// Plaintext written since the last flush: encrypted together at the flush, so a burst
+    /// of small writes becomes as few TLS records as fit (16 KiB each), not one per write.
+    private var unflushed: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var receivedCloseNotify = false
 
     public private(set) var peerCertificate: Certificate?
@@ -60,14 +63,19 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .idle, .handshaking:
             pendingWrites.append((plaintext, promise))
         case .active:
-            encryptAndWrite(context: context, plaintext, promise: promise)
+            unflushed.append((plaintext, promise))
         case .closing, .closed:
             promise?.fail(TLSError(.closed, "write after close"))
         }
     }
 
     public func flush(context: ChannelHandlerContext) {
-        if state == .active { context.flush() } else { pendingFlush = true }
+        if state == .active {
+            encryptUnflushed(context: context)
+            context.flush()
+        } else {
+            pendingFlush = true
+        }
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -75,7 +83,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(mode: mode, promise: promise)
             return
         }
-        // Send close_notify, then close the socket without waiting for the peer's reply.
+        // What was written goes out first; then close_notify, then the socket closes without
+        // waiting for the peer's reply.
+        encryptUnflushed(context: context)
         state = .closing
         connection.shutdown()
         flushNetworkOutput(context: context)
@@ -97,14 +107,23 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .incomplete:
             break
         case .complete:
+            let expected = connection.context.configuration.expectedPeer
+            if connection.context.configuration.role == .client, !expected.admits(connection.peerCertificate) {
+                let name = connection.peerCertificate?.commonName ?? "none"
+                return fail(context: context, TLSError(.handshakeFailed,
+                    "the server's certificate (\(name)) is not the one expected (\(expected)): another node's certificate is not the host's"))
+            }
             state = .active
             peerCertificate = connection.peerCertificate
             context.fireUserInboundEventTriggered(TLSHandshakeCompleted(peerCertificate: peerCertificate,
                                                                         version: connection.negotiatedVersion))
-            let writes = pendingWrites
+            unflushed = pendingWrites
             pendingWrites = []
-            for (buffer, promise) in writes { encryptAndWrite(context: context, buffer, promise: promise) }
-            if pendingFlush || !writes.isEmpty { pendingFlush = false; context.flush() }
+            if pendingFlush || !unflushed.isEmpty {
+                pendingFlush = false
+                encryptUnflushed(context: context)
+                context.flush()
+            }
         case .failed(let error):
             fail(context: context, error)
         }
@@ -130,10 +149,29 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func encryptAndWrite(context: ChannelHandlerContext, _ plaintext: ByteBuffer, promise: EventLoopPromise<Void>?) {
+    /// Encrypts everything written since the last flush as one plaintext run (small buffers
+    /// are joined first, so OpenSSL fills whole records) into one ciphertext write whose
+    /// completion completes every write's promise.
+    private func encryptUnflushed(context: ChannelHandlerContext) {
+        guard !unflushed.isEmpty else { return }
+        let writes = unflushed
+        unflushed = []
+        var plaintext: ByteBuffer
+        if writes.count == 1 {
+            plaintext = writes[0].0
+        } else {
+            plaintext = context.channel.allocator.buffer(capacity: writes.reduce(0) { $0 + $1.0.readableBytes })
+            for (buffer, _) in writes { plaintext.writeImmutableBuffer(buffer) }
+        }
+        let promises = writes.compactMap(\.1)
+        let promise: EventLoopPromise<Void>? = promises.isEmpty ? nil : promises.count == 1 ? promises[0] : {
+            let combined = context.eventLoop.makePromise(of: Void.self)
+            for p in promises { combined.futureResult.cascade(to: p) }
+            return combined
+        }()
         switch connection.writePlaintext(plaintext) {
         case .complete, .incomplete:
-            var out = context.channel.allocator.buffer(capacity: plaintext.readableBytes + 64)
+            var out = context.channel.allocator.buffer(capacity: plaintext.readableBytes + 64 + plaintext.readableBytes / 512)
             connection.takeNetworkOutput(into: &out)
             context.write(wrapOutboundOut(out), promise: promise)
         case .failed(let error):
@@ -160,8 +198,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func failPendingWrites(_ error: TLSError) {
-        let writes = pendingWrites
+        let writes = pendingWrites + unflushed
         pendingWrites = []
+        unflushed = []
         for (_, promise) in writes { promise?.fail(error) }
     }
 }

@@ -1,4 +1,5 @@
 import CProtobufC
+import NIOCore
 
 /// Owns the C memory behind one outgoing protobuf-c message tree. Everything
 /// allocated through it is freed together when the arena goes away, so
@@ -34,6 +35,24 @@ final class CArena {
         return ProtobufCBinaryData(len: value.count, data: raw.assumingMemoryBound(to: UInt8.self))
     }
 
+    func bytes(_ value: ByteBuffer) -> ProtobufCBinaryData {
+        guard value.readableBytes > 0 else { return ProtobufCBinaryData(len: 0, data: nil) }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: value.readableBytes, alignment: 1)
+        blocks.append(raw)
+        value.withUnsafeReadableBytes { raw.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return ProtobufCBinaryData(len: value.readableBytes, data: raw.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// A C array of plain values (a repeated scalar or enum field).
+    func values<T>(_ items: [T]) -> UnsafeMutablePointer<T>? {
+        guard !items.isEmpty else { return nil }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.stride * items.count, alignment: MemoryLayout<T>.alignment)
+        blocks.append(raw)
+        let array = raw.bindMemory(to: T.self, capacity: items.count)
+        array.initialize(from: items, count: items.count)
+        return array
+    }
+
     /// A C array of pointers to `items` converted by `element`.
     func array<T, P>(_ items: [T], _ element: (T) -> UnsafeMutablePointer<P>) -> UnsafeMutablePointer<UnsafeMutablePointer<P>?>? {
         guard !items.isEmpty else { return nil }
@@ -50,6 +69,14 @@ extension String {
     /// A protobuf-c string field (never NULL for a decoded proto3 message, but be safe).
     init(protobufC pointer: UnsafePointer<CChar>?) {
         self = pointer.map { String(cString: $0) } ?? ""
+    }
+}
+
+extension ByteBuffer {
+    init(protobufC data: ProtobufCBinaryData) {
+        if data.len == 0 || data.data == nil { self = ByteBuffer() } else {
+            self = ByteBuffer(bytes: UnsafeRawBufferPointer(start: data.data, count: data.len))
+        }
     }
 }
 

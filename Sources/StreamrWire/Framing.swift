@@ -7,6 +7,8 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
     case undecodable(WireDecodingError)
     /// The connection ended in the middle of a frame.
     case truncated(received: Int)
+    /// Part of a frame arrived, then nothing more for too long.
+    case stalled(received: Int, seconds: Int)
 
     public var description: String {
         switch self {
@@ -14,6 +16,7 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
         case .malformedLength: "malformed frame length (varint over 10 bytes or over 2^63)"
         case .undecodable(let error): "undecodable frame: \(error)"
         case .truncated(let received): "connection ended inside a frame (\(received) bytes of it received)"
+        case .stalled(let received, let seconds): "a frame started (\(received) bytes) and did not complete within \(seconds) s"
         }
     }
 
@@ -22,6 +25,7 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .tooLarge: ErrorMessage(.tooLarge, description)
         case .malformedLength, .undecodable, .truncated: ErrorMessage(.malformed, description)
+        case .stalled: ErrorMessage(.unavailable, description)
         }
     }
 }

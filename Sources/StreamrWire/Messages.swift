@@ -1,3 +1,5 @@
+import NIOCore
+
 // Swift value types for every message in proto/streamr.proto. They carry no C
 // pointers; ProtoCodec.swift converts them to and from protobuf-c structs.
 
@@ -31,6 +33,7 @@ public struct Envelope: Sendable, Equatable {
         case status(Status)
         case adminRequest(AdminRequest)
         case adminResponse(AdminResponse)
+        case enrollConfirm(EnrollConfirm)
 
         /// A stable name for logs and errors.
         public var name: String {
@@ -50,6 +53,7 @@ public struct Envelope: Sendable, Equatable {
             case .status: "status"
             case .adminRequest: "admin_request"
             case .adminResponse: "admin_response"
+            case .enrollConfirm: "enroll_confirm"
             }
         }
     }
@@ -67,6 +71,11 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
 
 public enum MediaKind: Int32, Sendable, CaseIterable {
     case tags = 0, sequenceHeaders, lagged, endOfStream
+}
+
+/// How `--json` renders a cell or status value (the text is always there, for tables).
+public enum ValueType: Int32, Sendable, CaseIterable {
+    case text = 0, integer, boolean, timestamp, number, null
 }
 
 public struct Hello: Sendable, Equatable {
@@ -104,8 +113,21 @@ public struct NodeSettings: Sendable, Equatable {
     public var heartbeatIntervalMs: UInt32
     public var ingestAddress: String
     public var streams: [String]
-    public init(heartbeatIntervalMs: UInt32, ingestAddress: String, streams: [String]) {
+    /// The host's chunk-signing public key (SubjectPublicKeyInfo DER); empty when not sent.
+    public var signingKeyDER: [UInt8]
+    public init(heartbeatIntervalMs: UInt32, ingestAddress: String, streams: [String], signingKeyDER: [UInt8] = []) {
         self.heartbeatIntervalMs = heartbeatIntervalMs; self.ingestAddress = ingestAddress; self.streams = streams
+        self.signingKeyDER = signingKeyDER
+    }
+}
+
+/// A join completed (the node stored its identity) or is abandoned (the enrolment is undone).
+public struct EnrollConfirm: Sendable, Equatable {
+    public var nodeID: String
+    public var abandon: Bool
+    public var reason: String
+    public init(nodeID: String, abandon: Bool = false, reason: String = "") {
+        self.nodeID = nodeID; self.abandon = abandon; self.reason = reason
     }
 }
 
@@ -139,10 +161,15 @@ public struct Heartbeat: Sendable, Equatable {
     public var viewerURL: String
     public var uploadCapBps: UInt64
     public var uploadBps: UInt64
+    public var paused: Bool
+    public var pausedUntilUnixMs: UInt64
+    public var machineIDSHA256: [UInt8]
     public init(seq: UInt64, sentUnixMs: UInt64, streams: [StreamCounters] = [], bufferHealthMs: UInt32 = 0,
-                viewerPort: UInt32 = 0, viewerURL: String = "", uploadCapBps: UInt64 = 0, uploadBps: UInt64 = 0) {
+                viewerPort: UInt32 = 0, viewerURL: String = "", uploadCapBps: UInt64 = 0, uploadBps: UInt64 = 0,
+                paused: Bool = false, pausedUntilUnixMs: UInt64 = 0, machineIDSHA256: [UInt8] = []) {
         self.seq = seq; self.sentUnixMs = sentUnixMs; self.streams = streams; self.bufferHealthMs = bufferHealthMs
         self.viewerPort = viewerPort; self.viewerURL = viewerURL; self.uploadCapBps = uploadCapBps; self.uploadBps = uploadBps
+        self.paused = paused; self.pausedUntilUnixMs = pausedUntilUnixMs; self.machineIDSHA256 = machineIDSHA256
     }
 }
 
@@ -155,15 +182,20 @@ public struct HeartbeatAck: Sendable, Equatable {
 public struct Subscribe: Sendable, Equatable {
     public var stream: String
     public var resumeAfterChunk: UInt64
-    public init(stream: String, resumeAfterChunk: UInt64 = 0) { self.stream = stream; self.resumeAfterChunk = resumeAfterChunk }
+    /// The chain `resumeAfterChunk` belongs to (0: any).
+    public var chainID: UInt64
+    public init(stream: String, resumeAfterChunk: UInt64 = 0, chainID: UInt64 = 0) {
+        self.stream = stream; self.resumeAfterChunk = resumeAfterChunk; self.chainID = chainID
+    }
 }
 
 public struct SubscribeAck: Sendable, Equatable {
     public var stream: String
     public var firstChunk: UInt64
     public var resumed: Bool
-    public init(stream: String, firstChunk: UInt64, resumed: Bool) {
-        self.stream = stream; self.firstChunk = firstChunk; self.resumed = resumed
+    public var chainID: UInt64
+    public init(stream: String, firstChunk: UInt64, resumed: Bool, chainID: UInt64 = 0) {
+        self.stream = stream; self.firstChunk = firstChunk; self.resumed = resumed; self.chainID = chainID
     }
 }
 
@@ -172,9 +204,14 @@ public struct MediaData: Sendable, Equatable {
     public var chunkSeq: UInt64
     public var kind: MediaKind
     public var timestampMs: UInt32
-    public var tags: [UInt8]
-    public init(stream: String, chunkSeq: UInt64, kind: MediaKind = .tags, timestampMs: UInt32 = 0, tags: [UInt8]) {
+    /// Whole FLV tags, each with its PreviousTagSize. A ByteBuffer, so a receiver can hand out
+    /// slices of it (one per tag) instead of copies.
+    public var tags: ByteBuffer
+    public init(stream: String, chunkSeq: UInt64, kind: MediaKind = .tags, timestampMs: UInt32 = 0, tags: ByteBuffer) {
         self.stream = stream; self.chunkSeq = chunkSeq; self.kind = kind; self.timestampMs = timestampMs; self.tags = tags
+    }
+    public init(stream: String, chunkSeq: UInt64, kind: MediaKind = .tags, timestampMs: UInt32 = 0, tags: [UInt8]) {
+        self.init(stream: stream, chunkSeq: chunkSeq, kind: kind, timestampMs: timestampMs, tags: ByteBuffer(bytes: tags))
     }
 }
 
@@ -187,11 +224,13 @@ public struct ChunkSealed: Sendable, Equatable {
     public var sha256: [UInt8]
     public var chain: [UInt8]
     public var signature: [UInt8]
+    public var chainID: UInt64
+    public var sealedUnixMs: UInt64
     public init(stream: String, seq: UInt64, firstTimestampMs: UInt32, lastTimestampMs: UInt32, size: UInt64,
-                sha256: [UInt8], chain: [UInt8], signature: [UInt8]) {
+                sha256: [UInt8], chain: [UInt8], signature: [UInt8], chainID: UInt64 = 0, sealedUnixMs: UInt64 = 0) {
         self.stream = stream; self.seq = seq; self.firstTimestampMs = firstTimestampMs
         self.lastTimestampMs = lastTimestampMs; self.size = size; self.sha256 = sha256
-        self.chain = chain; self.signature = signature
+        self.chain = chain; self.signature = signature; self.chainID = chainID; self.sealedUnixMs = sealedUnixMs
     }
 }
 
@@ -227,7 +266,10 @@ public struct Status: Sendable, Equatable {
 public struct StatusItem: Sendable, Equatable {
     public var key: String
     public var value: String
-    public init(_ key: String, _ value: String) { self.key = key; self.value = value }
+    public var type: ValueType
+    public init(_ key: String, _ value: String, type: ValueType = .text) { self.key = key; self.value = value; self.type = type }
+    public init(_ key: String, integer value: some BinaryInteger) { self.init(key, "\(value)", type: .integer) }
+    public init(_ key: String, boolean value: Bool) { self.init(key, value ? "true" : "false", type: .boolean) }
 }
 
 public struct AdminRequest: Sendable, Equatable {
@@ -250,7 +292,11 @@ public struct AdminResponse: Sendable, Equatable {
     public var columns: [String]
     public var rows: [[String]]
     public var message: String
-    public init(columns: [String] = [], rows: [[String]] = [], message: String = "") {
-        self.columns = columns; self.rows = rows; self.message = message
+    /// The JSON type of each column (missing entries: text).
+    public var types: [ValueType]
+    public init(columns: [String] = [], rows: [[String]] = [], message: String = "", types: [ValueType] = []) {
+        self.columns = columns; self.rows = rows; self.message = message; self.types = types
     }
+
+    public func type(ofColumn index: Int) -> ValueType { index < types.count ? types[index] : .text }
 }

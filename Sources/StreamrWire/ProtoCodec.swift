@@ -121,6 +121,9 @@ extension ProtoCodec {
             c.pointee.viewer_url = a.string(v.viewerURL)
             c.pointee.upload_cap_bps = v.uploadCapBps
             c.pointee.upload_bps = v.uploadBps
+            c.pointee.paused = v.paused ? 1 : 0
+            c.pointee.paused_until_unix_ms = v.pausedUntilUnixMs
+            c.pointee.machine_id_sha256 = a.bytes(v.machineIDSHA256)
             c.pointee.n_streams = v.streams.count
             c.pointee.streams = a.array(v.streams) { s in
                 let sc = a.message(Streamr__StreamCounters.self) { streamr__stream_counters__init($0) }
@@ -142,6 +145,7 @@ extension ProtoCodec {
             let c = a.message(Streamr__Subscribe.self) { streamr__subscribe__init($0) }
             c.pointee.stream = a.string(v.stream)
             c.pointee.resume_after_chunk = v.resumeAfterChunk
+            c.pointee.chain_id = v.chainID
             m.pointee.subscribe = c
         case .subscribeAck(let v):
             m.pointee.body_case = STREAMR__ENVELOPE__BODY_SUBSCRIBE_ACK
@@ -149,6 +153,7 @@ extension ProtoCodec {
             c.pointee.stream = a.string(v.stream)
             c.pointee.first_chunk = v.firstChunk
             c.pointee.resumed = v.resumed ? 1 : 0
+            c.pointee.chain_id = v.chainID
             m.pointee.subscribe_ack = c
         case .media(let v):
             m.pointee.body_case = STREAMR__ENVELOPE__BODY_MEDIA
@@ -170,6 +175,8 @@ extension ProtoCodec {
             c.pointee.sha256 = a.bytes(v.sha256)
             c.pointee.chain = a.bytes(v.chain)
             c.pointee.signature = a.bytes(v.signature)
+            c.pointee.chain_id = v.chainID
+            c.pointee.sealed_unix_ms = v.sealedUnixMs
             m.pointee.chunk_sealed = c
         case .spotCheckReport(let v):
             m.pointee.body_case = STREAMR__ENVELOPE__BODY_SPOT_CHECK_REPORT
@@ -197,6 +204,7 @@ extension ProtoCodec {
                 let ci = a.message(Streamr__StatusItem.self) { streamr__status_item__init($0) }
                 ci.pointee.key = a.string(item.key)
                 ci.pointee.value = a.string(item.value)
+                ci.pointee.type = Streamr__ValueType(rawValue: numericCast(item.type.rawValue))
                 return ci
             }
             m.pointee.status = c
@@ -226,7 +234,16 @@ extension ProtoCodec {
                 return cr
             }
             c.pointee.message = a.string(v.message)
+            c.pointee.n_types = v.types.count
+            c.pointee.types = a.values(v.types.map { Streamr__ValueType(rawValue: numericCast($0.rawValue)) })
             m.pointee.admin_response = c
+        case .enrollConfirm(let v):
+            m.pointee.body_case = STREAMR__ENVELOPE__BODY_ENROLL_CONFIRM
+            let c = a.message(Streamr__EnrollConfirm.self) { streamr__enroll_confirm__init($0) }
+            c.pointee.node_id = a.string(v.nodeID)
+            c.pointee.abandon = v.abandon ? 1 : 0
+            c.pointee.reason = a.string(v.reason)
+            m.pointee.enroll_confirm = c
         }
         return m
     }
@@ -237,6 +254,7 @@ extension ProtoCodec {
         c.pointee.ingest_address = a.string(v.ingestAddress)
         c.pointee.n_streams = v.streams.count
         c.pointee.streams = a.array(v.streams) { a.string($0) }
+        c.pointee.signing_key_der = a.bytes(v.signingKeyDER)
         return c
     }
 }

@@ -33,16 +33,21 @@ final class AdminServiceTests: TempDatabaseTestCase {
 
     func testStreamCreatePrintsKeyOnceAndStoresItHashed() throws {
         let created = try call("stream create", [("name", "main"), ("pool", "1000.00"), ("per", "1h"), ("currency", "usd")])
-        XCTAssertEqual(created.columns, ["name", "key", "rtmp_url"])
+        XCTAssertEqual(created.columns, ["name", "key", "rtmp_server", "rtmp_url"])
         let key = created.rows[0][1]
-        XCTAssertEqual(created.rows[0][2], "rtmp://host.example:1935/live/\(key)")
+        XCTAssertEqual(created.rows[0][2], "rtmp://host.example:1935/live")
+        XCTAssertEqual(created.rows[0][3], "rtmp://host.example:1935/live/\(key)")
         XCTAssertEqual(try store.streamName(forKeyHash: SecretHash.hex(of: key)), "main")
         XCTAssertTrue(created.message.contains("1000.00 USD per 1h"), created.message)
 
         let shown = try call("stream show", [("name", "main")])
-        XCTAssertEqual(shown.columns, ["name", "state", "pool", "currency", "per", "nodes", "created"])
-        XCTAssertEqual(shown.rows, [["main", "offline", "1000.00", "USD", "1h", "0", "1970-01-12T13:46:40Z"]])
-        XCTAssertFalse(shown.rows.joined().joined().contains(key), "the key is never shown again")
+        XCTAssertEqual(shown.columns, ["name", "state", "pool", "currency", "per", "nodes", "created",
+                                       "live_since", "pool_minor", "per_seconds", "rtmp_server", "watch_url"])
+        XCTAssertEqual(shown.rows, [["main", "offline", "1000.00", "USD", "1h", "0", "1970-01-12T13:46:40Z",
+                                     "-", "100000", "3600", "rtmp://host.example:1935/live", "http://host.example:8000/watch/main"]])
+        XCTAssertEqual(shown.types, [.text, .text, .text, .text, .text, .integer, .timestamp, .timestamp, .integer, .integer, .text, .text])
+        XCTAssertTrue(shown.message.contains("Server: rtmp://host.example:1935/live"), shown.message)
+        XCTAssertFalse((shown.rows.joined().joined() + shown.message).contains(key), "the key is never shown again")
         XCTAssertEqual(try call("stream list").rows.map { $0[0] }, ["main"])
 
         let rotated = try call("stream rotate-key", [("name", "main")])
@@ -101,8 +106,13 @@ final class AdminServiceTests: TempDatabaseTestCase {
             NodeRecord(nodeID: "node-0123456789ab", displayName: "Ana", payoutHandle: "venmo:@ana-b", stream: stream,
                        certificateSHA256: "ff", inviteID: invite, enrolledAt: 5)
         }
-        XCTAssertEqual(try call("node list").rows, [["node-0123456789ab", "Ana", "main", "venmo:@ana-b", "yes", "1970-01-01T00:00:05Z",
-                                                      "no", "-", "0", "0"]])
+        XCTAssertEqual(try call("node list").rows, [], "a join not confirmed yet is not listed")
+        XCTAssertTrue(try store.confirmEnrollment(node: "node-0123456789ab"))
+        let listed = try call("node list")
+        XCTAssertEqual(listed.rows, [["node-0123456789ab", "Ana", "main", "venmo:@ana-b", "true", "1970-01-01T00:00:05Z",
+                                      "false", "false", "-", "0", "0", "-"]])
+        XCTAssertEqual(listed.types[4], .boolean)
+        XCTAssertEqual(listed.types[9], .integer)
         // Online while a session is open and the last heartbeat is within 3 intervals (15 s).
         let session = try store.startSession(node: "node-0123456789ab", atMs: 999_000_000)
         let heartbeat = { (seq: UInt64, at: Int64) in
@@ -111,16 +121,20 @@ final class AdminServiceTests: TempDatabaseTestCase {
                 receivedMs: at))
         }
         try store.commit([heartbeat(1, 999_985_000)])
-        XCTAssertEqual(Array(try call("node list").rows[0].suffix(4)), ["yes", "1970-01-12T13:46:25Z", "4", "5000"])
+        XCTAssertEqual(Array(try call("node list").rows[0][6...10]), ["true", "false", "1970-01-12T13:46:25Z", "4", "5000"])
         XCTAssertEqual(try admin.nodesOnline(), 1)
         try store.commit([.sessionEnded(id: session, atMs: 999_990_000)])
-        XCTAssertEqual(Array(try call("node list").rows[0].suffix(4)), ["no", "1970-01-12T13:46:25Z", "0", "5000"])
+        XCTAssertEqual(Array(try call("node list").rows[0][6...10]), ["false", "false", "1970-01-12T13:46:25Z", "0", "5000"])
         XCTAssertEqual(try admin.nodesOnline(), 0)
         try call("node disable", [("id", "node-0123456789ab")])
-        XCTAssertEqual(try call("node show", [("id", "node-0123456789ab")]).rows[0][4], "no")
+        XCTAssertEqual(try call("node show", [("id", "node-0123456789ab")]).rows[0][4], "false")
         try call("node enable", [("id", "node-0123456789ab")])
-        XCTAssertEqual(try call("node show", [("id", "node-0123456789ab")]).rows[0][4], "yes")
-        XCTAssertEqual(try call("stream show", [("name", "main")]).rows[0][5], "1")
+        XCTAssertEqual(try call("node show", [("id", "node-0123456789ab")]).rows[0][4], "true")
+        let stream = try call("stream show", [("name", "main")])
+        XCTAssertEqual(stream.rows[0][stream.columns.firstIndex(of: "nodes")!], "1")
+        XCTAssertEqual(stream.rows[0][stream.columns.firstIndex(of: "state")!], "offline")
+        XCTAssertTrue(stream.rows[0][stream.columns.firstIndex(of: "rtmp_server")!].hasSuffix(":1935/live"))
+        XCTAssertFalse(stream.message.contains(stream.rows[0][0] + "-key"), "the key is never shown again")
         assertError("node show", [("id", "node-x")], code: .notFound, "unknown node `node-x`")
         assertError("node disable", [("id", "node-x")], code: .notFound, "unknown node `node-x`")
     }

@@ -1,5 +1,6 @@
 import Coordinator
 import CoordinatorCore
+import Foundation
 import XCTest
 
 final class CoordinatorStoreTests: TempDatabaseTestCase {
@@ -23,14 +24,11 @@ final class CoordinatorStoreTests: TempDatabaseTestCase {
         let stream = try store.stream(named: "main")
         XCTAssertEqual(stream.pool.description, "1000.00 USD")
         XCTAssertEqual(stream.periodSeconds, 3600)
-        XCTAssertFalse(stream.live)
         XCTAssertEqual(try store.streamName(forKeyHash: SecretHash.hex(of: "k1")), "main")
 
         try store.rotateKey(stream: "main", keyHash: SecretHash.hex(of: "k2"))
         XCTAssertNil(try store.streamName(forKeyHash: SecretHash.hex(of: "k1")))
         XCTAssertEqual(try store.streamName(forKeyHash: SecretHash.hex(of: "k2")), "main")
-        try store.setLive(stream: "main", true)
-        XCTAssertTrue(try store.stream(named: "main").live)
 
         try makeStream("b-side", key: "k3")
         XCTAssertEqual(try store.streams().map(\.name), ["b-side", "main"])
@@ -61,7 +59,7 @@ final class CoordinatorStoreTests: TempDatabaseTestCase {
         _ = try store.enroll(tokenHash: "t", stream: nil, now: 200) { node("node-000000000002", stream: $0, invite: $1) }
         XCTAssertStoreError(try store.enroll(tokenHash: "t", stream: nil, now: 200) { node("node-000000000003", stream: $0, invite: $1) },
                             .inviteRefused(.usedUp))
-        XCTAssertEqual(try store.nodes().map(\.nodeID), ["node-000000000001", "node-000000000002"])
+        XCTAssertEqual(try store.nodes(includingPending: true).map(\.nodeID), ["node-000000000001", "node-000000000002"])
         XCTAssertEqual(try store.invite(id: id).state.usesLeft, 0)
     }
 
@@ -91,7 +89,7 @@ final class CoordinatorStoreTests: TempDatabaseTestCase {
         struct BadCSR: Error {}
         XCTAssertThrowsError(try store.enroll(tokenHash: "t", stream: nil, now: 200) { _, _ in throw BadCSR() })
         XCTAssertEqual(try store.invite(id: id).state.usesLeft, 1)
-        XCTAssertTrue(try store.nodes().isEmpty)
+        XCTAssertTrue(try store.nodes(includingPending: true).isEmpty)
     }
 
     func testConcurrentJoinsNeverOverspend() throws {
@@ -109,7 +107,7 @@ final class CoordinatorStoreTests: TempDatabaseTestCase {
         }
         XCTAssertEqual(successes.value, 5)
         XCTAssertEqual(try store.invite(id: id).state.usesLeft, 0)
-        XCTAssertEqual(try store.nodes().count, 5)
+        XCTAssertEqual(try store.nodes(includingPending: true).count, 5)
     }
 
     func testNodesEnableDisableAndStreamDeletion() throws {
@@ -134,4 +132,44 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func increment() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+/// Joins are all or nothing: a pending enrolment is confirmed, or undone with its invite use back.
+final class PendingEnrollmentTests: XCTestCase {
+    var store: CoordinatorStore!
+
+    override func setUpWithError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pending-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try CoordinatorStore(path: dir.appendingPathComponent("c.db").path)
+        try store.createStream(name: "main", keyHash: "k", pool: Amount(minor: 0, currency: try Currency.parse("USD")), periodSeconds: 3600, now: 1)
+    }
+
+    func enroll(_ id: String) throws {
+        _ = try store.enroll(tokenHash: "t", stream: nil, now: 100) { stream, invite in
+            NodeRecord(nodeID: id, displayName: "A", payoutHandle: "venmo:@a-b", stream: stream,
+                       certificateSHA256: "00", inviteID: invite, enrolledAt: 100)
+        }
+    }
+
+    func testConfirmKeepsTheUseAndAbandonGivesItBack() throws {
+        let invite = try store.createInvite(stream: "main", tokenHash: "t", uses: 2, expiresAt: 10_000, now: 1)
+        try enroll("node-000000000001")
+        try enroll("node-000000000002")
+        XCTAssertEqual(try store.invite(id: invite).state.usesLeft, 0)
+        XCTAssertEqual(try store.nodes().count, 0, "nothing listed until confirmed")
+        XCTAssertTrue(try store.confirmEnrollment(node: "node-000000000001"))
+        XCTAssertFalse(try store.confirmEnrollment(node: "node-000000000001"), "confirmed once")
+        XCTAssertTrue(try store.abandonEnrollment(node: "node-000000000002"))
+        XCTAssertFalse(try store.abandonEnrollment(node: "node-000000000001"), "a confirmed node is never undone")
+        XCTAssertEqual(try store.nodes().map(\.nodeID), ["node-000000000001"])
+        XCTAssertEqual(try store.invite(id: invite).state.usesLeft, 1, "the abandoned join's use came back")
+    }
+
+    func testStalePendingJoinsAreFoundByAge() throws {
+        _ = try store.createInvite(stream: "main", tokenHash: "t", uses: 1, expiresAt: 10_000, now: 1)
+        try enroll("node-000000000003")
+        XCTAssertEqual(try store.stalePendingNodes(enrolledBefore: 100), [])
+        XCTAssertEqual(try store.stalePendingNodes(enrolledBefore: 101), ["node-000000000003"])
+    }
 }

@@ -143,19 +143,25 @@ final class MuxerTests: XCTestCase {
         fails([Make.frame(0, key: true)], Make.headers(video: false), .missingSequenceHeader(.video))
         fails([Make.audio(0)], Make.headers(audio: false), .missingSequenceHeader(.audio))
         fails([Make.frame(0, key: true)], SequenceHeaders(), .missingSequenceHeader(.video))
-        var hevc = SequenceHeaders()
-        hevc.update(with: FLVTag(type: .video, timestamp: 0, data: [0x1C, 0, 0, 0, 0, 1, 2, 3]))
-        fails([], hevc, .unsupportedVideoCodec(.hevc))
-        fails([FLVTag(type: .video, timestamp: 0, data: [0x2C, 1, 0, 0, 0, 1])], Make.headers(), .unsupportedVideoCodec(.hevc))
-        fails([FLVTag(type: .video, timestamp: 0, data: [0x17, 1, 0])], Make.headers(), .truncatedTag(type: .video, size: 3))
-        fails([FLVTag(type: .audio, timestamp: 0, data: [0xaf])], Make.headers(), .truncatedTag(type: .audio, size: 1))
+        // VP9 is muxed by neither; AV1 and Opus by fMP4 only, with an error that says so.
+        var vp9 = SequenceHeaders()
+        vp9.update(with: FLVTag(type: .video, timestamp: 0, data: [0x90] + Array("vp09".utf8) + [1, 2, 3]))
+        fails([], vp9, .unsupportedVideoCodec(.vp9))
+        fails([FLVTag(type: .video, timestamp: 0, data: [0x91] + Array("av01".utf8) + [0x12, 0])], Make.headers(),
+              .missingSequenceHeader(.video))  // frames of another codec than the header's
+        fails([], Make.av1Headers(), .videoCodecNotInMPEGTS(.av1))
+        fails([], Make.opusHeaders(), .audioCodecNotInMPEGTS(.opus))
+        fails([FLVTag(type: .video, timestamp: 0, data: [0x17, 1, 0])], Make.headers(),
+              .packet(.truncated(type: .video, field: "CompositionTime", size: 3)))
+        fails([FLVTag(type: .audio, timestamp: 0, data: [0xaf])], Make.headers(), .packet(.truncated(type: .audio, field: "AACPacketType", size: 1)))
         fails([FLVTag(type: .audio, timestamp: 0, data: [0x2f, 1, 2])], Make.headers(), .unsupportedAudioCodec(.mp3))
         fails([Make.videoHeader(0, record: [1, 100])], Make.headers(),
               .codecConfiguration(.truncated(field: "profile_compatibility", needed: 3, available: 2)))
         fails([Make.audioHeader(0, config: [0x11, 0x80])], Make.headers(),
               .unsupportedAudioConfiguration(try AudioSpecificConfig([0x11, 0x80])))
+        // An Enhanced RTMP avc1 frame is read like a legacy one: here its NAL length is short.
         fails([FLVTag(type: .video, timestamp: 0, data: [0x91] + Array("avc1".utf8) + [0, 0, 0, 1, 2])], Make.headers(),
-              .enhancedRTMPTag(.video))
+              .truncatedNALUnit(offset: 0, needed: 4, available: 2))
         fails([Make.frame(0, key: true), Make.frame(33, nals: [[0x41]]), FLVTag(type: .video, timestamp: 66, data: [0x27, 1, 0, 0, 0, 0, 0, 9])],
               Make.headers(), .truncatedNALUnit(offset: 0, needed: 4, available: 3))
         // Not FLV at all, through the chunk entry point.
@@ -169,6 +175,44 @@ final class MuxerTests: XCTestCase {
         XCTAssertNoThrow(try muxer.segment(tags: [FLVTag(type: .video, timestamp: 0, data: []), FLVTag(type: .video, timestamp: 0, data: [0x17, 2, 0, 0, 0])],
                                            headers: Make.headers()))
         XCTAssertGreaterThan(good.count, 0)
+    }
+}
+
+extension MuxerTests {
+    /// HEVC from Enhanced RTMP tags: stream type 0x24, HEVC AUD (type 35) first, VPS/SPS/PPS
+    /// before the IRAP picture only, PTS from CodedFrames' composition time, 0 for CodedFramesX.
+    func testHEVCSegment() throws {
+        let tags = [Make.hevcFrame(0, key: true, cts: 67), Make.hevcFrame(33), Make.audio(10), Make.hevcFrame(67, cts: 33)]
+        var muxer = TSMuxer()
+        let ts = try muxer.segment(tags: tags, headers: Make.hevcHeaders())
+        let packets = TSPacket.split(ts)
+        let pmt = PSI.pmt(pcrPID: 0x100, streams: [PSI.Stream(type: 0x24, pid: 0x100), PSI.Stream(type: 0x0F, pid: 0x101)], version: 0)
+        XCTAssertEqual(Array(packets[1].payload.dropFirst().prefix(pmt.count)), pmt)
+        let video = PESPacket.read(ts, pid: 0x100)
+        XCTAssertEqual(video.count, 3)
+        let sc: [UInt8] = [0, 0, 0, 1]
+        let aud: [UInt8] = [0x46, 0x01, 0x50]
+        let vps: [UInt8] = sc + Real.hevcVPS
+        let parameterSets: [UInt8] = vps + sc + Real.hevcSPS + sc + Real.hevcPPS
+        let idr: [UInt8] = [0x26, 0x01, 0xAF]
+        XCTAssertEqual(video[0].payload, sc + aud + parameterSets + sc + idr + [0])
+        XCTAssertEqual(video[1].payload, sc + aud + sc + [0x02, 0x01, 0xD0, 33])
+        let dts: [UInt64] = [0, 33, 67].map { 126_000 + $0 * 90 }
+        let pts: [UInt64] = [67, 33, 100].map { 126_000 + $0 * 90 }
+        XCTAssertEqual(video.map(\.dts), dts)
+        XCTAssertEqual(video.map(\.pts), pts)
+        XCTAssertEqual(video.map(\.first.randomAccess), [true, false, false])
+        // An in-band VPS/SPS/PPS (and an AUD) is not repeated.
+        let inBand = Make.hevcFrame(100, key: true, nals: [[0x46, 0x01, 0x50], Real.hevcVPS, Real.hevcSPS, Real.hevcPPS, [0x28, 0x01, 0xAF]])
+        let again = PESPacket.read(try muxer.segment(tags: [inBand], headers: Make.hevcHeaders(audio: false)), pid: 0x100)
+        let cra: [UInt8] = [0x28, 0x01, 0xAF]
+        XCTAssertEqual(again[0].payload, sc + aud + parameterSets + sc + cra)
+        // Legacy CodecID 12 HEVC tags are read the same way.
+        var legacy = SequenceHeaders()
+        legacy.update(with: FLVTag(type: .video, timestamp: 0, data: [0x1C, 0, 0, 0, 0] + Real.hevcRecord))
+        let legacyFrame = FLVTag(type: .video, timestamp: 0, data: [0x1C, 1, 0, 0, 0, 0, 0, 0, 3, 0x26, 0x01, 0xAF])
+        let expected: [UInt8] = sc + aud + parameterSets + sc + idr
+        XCTAssertEqual(PESPacket.read(try muxer.segment(tags: [legacyFrame], headers: legacy), pid: 0x100)[0].payload, expected)
     }
 }
 

@@ -88,4 +88,59 @@ final class PlaylistTests: XCTestCase {
         XCTAssertEqual(HLSPlaylist.seconds(2033), "2.033")
         XCTAssertEqual(HLSPlaylist.seconds(12_340), "12.340")
     }
+
+    func testFragmentedMP4Playlist() {
+        var playlist = HLSPlaylist(windowSize: 4, format: .fragmentedMP4)
+        // The first segment's discontinuity (a first init) has nothing before it: dropped.
+        playlist.append(.init(seq: 10, durationMs: 2000, discontinuity: true, uri: "c0ffee-1.m4s", map: "c0ffee-init-1.mp4"))
+        playlist.append(.init(seq: 11, durationMs: 2033, uri: "c0ffee-2.m4s", map: "c0ffee-init-1.mp4"))
+        // A new init: EXT-X-DISCONTINUITY and EXT-X-MAP, even when the caller forgot the flag.
+        playlist.append(.init(seq: 12, durationMs: 1967, uri: "c0ffee-3.m4s", map: "c0ffee-init-2.mp4"))
+        playlist.append(.init(seq: 13, durationMs: 2000, uri: "c0ffee-4.m4s", map: "c0ffee-init-2.mp4"))
+        XCTAssertEqual(playlist.render(), """
+            #EXTM3U
+            #EXT-X-VERSION:7
+            #EXT-X-INDEPENDENT-SEGMENTS
+            #EXT-X-TARGETDURATION:3
+            #EXT-X-MEDIA-SEQUENCE:10
+            #EXT-X-MAP:URI="c0ffee-init-1.mp4"
+            #EXTINF:2.000,
+            c0ffee-1.m4s
+            #EXTINF:2.033,
+            c0ffee-2.m4s
+            #EXT-X-DISCONTINUITY
+            #EXT-X-MAP:URI="c0ffee-init-2.mp4"
+            #EXTINF:1.967,
+            c0ffee-3.m4s
+            #EXTINF:2.000,
+            c0ffee-4.m4s
+
+            """)
+        // Sliding on: the window's first segment always gets the map in force; the
+        // discontinuity that leaves the window is counted.
+        playlist.append(.init(seq: 14, durationMs: 2000, uri: "c0ffee-5.m4s", map: "c0ffee-init-2.mp4"))
+        playlist.append(.init(seq: 15, durationMs: 2000, uri: "c0ffee-6.m4s", map: "c0ffee-init-2.mp4"))
+        XCTAssertEqual(playlist.discontinuitySequence, 0, "the discontinuity is on c0ffee-3, still listed")
+        XCTAssertTrue(playlist.render().contains("#EXT-X-MEDIA-SEQUENCE:12\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"c0ffee-init-2.mp4\"\n#EXTINF:1.967,\nc0ffee-3.m4s\n"))
+        playlist.append(.init(seq: 16, durationMs: 2000, uri: "c0ffee-7.m4s", map: "c0ffee-init-2.mp4"))
+        let text = playlist.render()
+        XCTAssertEqual(playlist.discontinuitySequence, 1)
+        XCTAssertTrue(text.contains("#EXT-X-MEDIA-SEQUENCE:13\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n#EXT-X-MAP:URI=\"c0ffee-init-2.mp4\"\n#EXTINF:2.000,\nc0ffee-4.m4s\n"), text)
+        XCTAssertEqual(text.components(separatedBy: "#EXT-X-MAP").count, 2, "one map for the window")
+        XCTAssertFalse(text.contains("#EXT-X-DISCONTINUITY\n"))
+    }
+
+    func testMediaSequenceMustGrow() {
+        var playlist = HLSPlaylist(format: .fragmentedMP4)
+        XCTAssertTrue(playlist.append(.init(seq: 5, durationMs: 2000, uri: "a.m4s", map: "i.mp4")))
+        XCTAssertFalse(playlist.append(.init(seq: 5, durationMs: 2000, uri: "b.m4s", map: "i.mp4")), "a repeat")
+        XCTAssertFalse(playlist.append(.init(seq: 4, durationMs: 2000, uri: "c.m4s", map: "i.mp4")), "going back")
+        XCTAssertEqual(playlist.segments.map(\.uri), ["a.m4s"])
+        XCTAssertTrue(playlist.append(.init(seq: 6, durationMs: 2000, uri: "d.m4s", map: "i.mp4")))
+        XCTAssertEqual(playlist.segments.map(\.discontinuity), [false, false])
+        // The TS form keeps version 3 and no map.
+        var ts = HLSPlaylist()
+        ts.append(.init(seq: 1, durationMs: 2000, discontinuity: true))
+        XCTAssertEqual(ts.render(), "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.000,\n1.ts\n")
+    }
 }

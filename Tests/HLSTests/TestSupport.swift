@@ -21,6 +21,21 @@ enum Real {
     /// Sections as ffmpeg 5.1 writes them (`-f mpegts`), CRC included.
     static let ffmpegPAT = hex("00b00d0001c100000001f0002ab104b2")
     static let ffmpegPMT = hex("02b0170001c10000e100f0001be100f0000fe101f0002f44b99b")
+
+    /// libx265 (ffmpeg 9, 320x240 Main@L2) hvcC with its VPS, SPS and PPS arrays (x265's
+    /// version SEI array left out).
+    static let hevcRecord = hex("""
+        0101600000009000000000003cf000fcfdf8f800000f03200001001840010c01ffff0160000003009000000300\
+        0003003c959009210001002a42010101600000030090000003000003003ca00a080f16595912930bc05a020000\
+        030002000003003c1022000100064401c073c189
+        """)
+    static let hevcVPS = hex("40010c01ffff01600000030090000003000003003c959009")
+    static let hevcSPS = hex("42010101600000030090000003000003003ca00a080f16595912930bc05a020000030002000003003c10")
+    static let hevcPPS = hex("4401c073c189")
+    /// libsvtav1 (ffmpeg 9, 320x240, Main, level 2.0) av1C with its sequence header OBU.
+    static let av1Record = hex("81000c000a0b0200000521e7fde017c002")
+    /// libopus (ffmpeg 9) OpusHead: mono, pre-skip 312, 48 kHz, gain 0, family 0.
+    static let opusHead = hex("4f707573486561640101380180bb0000000000")
 }
 
 /// FLV tags for hand-made streams.
@@ -44,6 +59,56 @@ enum Make {
 
     static func audio(_ ts: UInt32, size: Int = 10) -> FLVTag {
         FLVTag(type: .audio, timestamp: ts, data: [0xaf, 0x01] + [UInt8](repeating: UInt8(truncatingIfNeeded: ts), count: size))
+    }
+
+    /// Enhanced RTMP tags: [IsExHeader | frame type | packet type] FourCC body.
+    static func ex(_ type: FLVTagType, _ ts: UInt32, _ first: UInt8, _ fourCC: String, _ body: [UInt8]) -> FLVTag {
+        FLVTag(type: type, timestamp: ts, data: [first] + Array(fourCC.utf8) + body)
+    }
+
+    static func hevcHeader(_ ts: UInt32 = 0, record: [UInt8] = Real.hevcRecord) -> FLVTag { ex(.video, ts, 0x90, "hvc1", record) }
+
+    /// An E-RTMP HEVC frame: CodedFrames with a composition time, or CodedFramesX without.
+    static func hevcFrame(_ ts: UInt32, key: Bool = false, cts: Int32 = 0, nals: [[UInt8]]? = nil) -> FLVTag {
+        let units = nals ?? [key ? [0x26, 0x01, 0xAF, UInt8(truncatingIfNeeded: ts)] : [0x02, 0x01, 0xD0, UInt8(truncatingIfNeeded: ts)]]
+        var body: [UInt8] = cts == 0 ? [] : [UInt8(truncatingIfNeeded: cts >> 16), UInt8(truncatingIfNeeded: cts >> 8), UInt8(truncatingIfNeeded: cts)]
+        for u in units { body += [0, 0, UInt8(u.count >> 8), UInt8(u.count & 0xFF)] + u }
+        return ex(.video, ts, (key ? 0x90 : 0xA0) | (cts == 0 ? 3 : 1), "hvc1", body)
+    }
+
+    static func av1Header(_ ts: UInt32 = 0) -> FLVTag { ex(.video, ts, 0x90, "av01", Real.av1Record) }
+
+    /// A temporal delimiter then a made-up frame OBU (type 6, with a size field).
+    static func av1Frame(_ ts: UInt32, key: Bool = false) -> FLVTag {
+        ex(.video, ts, key ? 0x91 : 0xA1, "av01", [0x12, 0x00, 0x32, 0x03, key ? 0x10 : 0x30, 0x01, UInt8(truncatingIfNeeded: ts)])
+    }
+
+    static func opusHeader(_ ts: UInt32 = 0) -> FLVTag { ex(.audio, ts, 0x90, "Opus", Real.opusHead) }
+
+    /// A 20 ms CELT packet (TOC 0xF8: config 31, one frame) of `size` bytes.
+    static func opus(_ ts: UInt32, size: Int = 20) -> FLVTag {
+        ex(.audio, ts, 0x91, "Opus", [0xF8] + [UInt8](repeating: UInt8(truncatingIfNeeded: ts), count: size - 1))
+    }
+
+    static func av1Headers() -> SequenceHeaders {
+        var h = SequenceHeaders()
+        h.update(with: av1Header())
+        h.update(with: opusHeader())
+        return h
+    }
+
+    static func opusHeaders() -> SequenceHeaders {
+        var h = SequenceHeaders()
+        h.update(with: videoHeader())
+        h.update(with: opusHeader())
+        return h
+    }
+
+    static func hevcHeaders(audio: Bool = true) -> SequenceHeaders {
+        var h = SequenceHeaders()
+        h.update(with: hevcHeader())
+        if audio { h.update(with: audioHeader()) }
+        return h
     }
 
     static func headers(video: Bool = true, audio: Bool = true) -> SequenceHeaders {
@@ -130,4 +195,62 @@ struct PESPacket {
         if let f = first { out.append(PESPacket(current, first: f)) }
         return out
     }
+}
+
+/// ISO BMFF read back box by box, independently of the writer: type, the whole box, and
+/// its body (after a FullBox header when asked for).
+struct Box {
+    var type: String
+    var bytes: ArraySlice<UInt8>
+    var body: ArraySlice<UInt8> { bytes.dropFirst(8) }
+
+    static func u32(_ b: ArraySlice<UInt8>, _ i: Int) -> UInt32 {
+        let s = b.startIndex + i
+        return UInt32(b[s]) << 24 | UInt32(b[s + 1]) << 16 | UInt32(b[s + 2]) << 8 | UInt32(b[s + 3])
+    }
+
+    static func u64(_ b: ArraySlice<UInt8>, _ i: Int) -> UInt64 { UInt64(u32(b, i)) << 32 | UInt64(u32(b, i + 4)) }
+
+    /// The boxes laid end to end in `bytes`; fails the test on a size that does not fit.
+    static func list(_ bytes: ArraySlice<UInt8>) -> [Box] {
+        var out: [Box] = []
+        var at = bytes.startIndex
+        while at + 8 <= bytes.endIndex {
+            let size = Int(u32(bytes, at - bytes.startIndex))
+            guard size >= 8, at + size <= bytes.endIndex else {
+                XCTFail("box size \(size) at \(at - bytes.startIndex) does not fit")
+                return out
+            }
+            let type = String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self)
+            out.append(Box(type: type, bytes: bytes[at..<(at + size)]))
+            at += size
+        }
+        if at != bytes.endIndex { XCTFail("\(bytes.endIndex - at) bytes after the last box") }
+        return out
+    }
+
+    /// Children of a container box (after `skip` bytes of its own fields).
+    func children(skip: Int = 0) -> [Box] { Box.list(body.dropFirst(skip)) }
+
+    /// The first box on `path` ("moov/trak/mdia"), descending through containers; sample
+    /// entries and stsd need their own field sizes skipped.
+    func find(_ path: String) -> Box? {
+        var current: Box? = self
+        for name in path.split(separator: "/") {
+            let skip = switch current!.type {
+            case "stsd": 8
+            case "avc1", "hvc1", "av01": 78
+            case "mp4a", "Opus": 28
+            case "dref": 8
+            default: 0
+            }
+            current = current!.children(skip: skip).first { $0.type == name }
+            if current == nil { return nil }
+        }
+        return current
+    }
+}
+
+extension [Box] {
+    func first(_ type: String) -> Box? { first { $0.type == type } }
 }

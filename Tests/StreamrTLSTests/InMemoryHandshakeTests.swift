@@ -120,18 +120,27 @@ final class InMemoryHandshakeTests: XCTestCase {
         XCTAssertEqual(client.seen.tlsErrors.map(\.kind), [.handshakeFailed])
     }
 
-    /// A node's client certificate (clientAuth only) must not pass as a server certificate,
-    /// with trust roots or with a pin.
-    func testClientCertificateIsNotAcceptedAsServerCertificate() throws {
-        let impostor = TLSIdentity(chain: [pki.clientCertificate, pki.ca.certificate], key: pki.clientKey)
-        for config in [TLSConfiguration.client(trustRoots: [pki.ca.certificate]),
-                       .client(pinnedCAKeySHA256: pki.ca.certificate.publicKeySHA256)] {
+    /// Node certificates serve too (a node relays to child nodes), so a node's certificate must
+    /// not pass where the host is expected — with trust roots or with a pin — while a client that
+    /// expects that very node takes it.
+    func testANodeCertificateIsNotTakenForTheHost() throws {
+        let node = TLSIdentity(chain: [pki.clientCertificate, pki.ca.certificate], key: pki.clientKey)
+        for config in [TLSConfiguration.client(trustRoots: [pki.ca.certificate], expectedPeer: .host),
+                       .client(pinnedCAKeySHA256: pki.ca.certificate.publicKeySHA256, expectedPeer: .host)] {
             let client = try Side(config)
-            let server = try Side(.server(identity: impostor, clientCertificates: .none))
+            let server = try Side(.server(identity: node, clientCertificates: .none))
             try run(client, server)
             XCTAssertTrue(client.seen.handshakes.isEmpty, "pinned: \(config.pinnedCAKeySHA256 != nil)")
             XCTAssertEqual(client.seen.tlsErrors.map(\.kind), [.handshakeFailed])
         }
+        let child = try Side(.client(trustRoots: [pki.ca.certificate], expectedPeer: .node(TestPKI.nodeID)))
+        let parent = try Side(.server(identity: node, clientCertificates: .none))
+        try run(child, parent)
+        XCTAssertEqual(child.seen.handshakes.count, 1, "\(child.seen.errors)")
+        let host = try Side(.client(trustRoots: [pki.ca.certificate], expectedPeer: .host))
+        let server = try Side(serverConfig())
+        try run(host, server)
+        XCTAssertEqual(host.seen.handshakes.count, 1, "the host's own server certificate is taken: \(host.seen.errors)")
     }
 
     func testServerFromAnotherCAIsRefused() throws {

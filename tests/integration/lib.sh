@@ -56,7 +56,7 @@ _cleanup() {
         wait "$pid" 2>/dev/null
     done
     for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${_CLEANUPS[i]}" >/dev/null 2>&1; done
-    rm -rf "$WORK"
+    if [[ "${KEEP_WORK:-}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
     if ((${#_SOFT_FAILURES[@]} > 0)); then
         echo "$TEST_NAME: ${#_SOFT_FAILURES[@]} check(s) failed:" >&2
         printf '  - %s\n' "${_SOFT_FAILURES[@]}" >&2

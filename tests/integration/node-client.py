@@ -3,7 +3,11 @@
 (varint-length-prefixed protobuf Envelopes, hand-encoded) with only the standard library.
 
   node-client.py HOST PORT CA_PEM enroll TOKEN CSR_DER NAME PAYOUT STREAM CERT_OUT
-      prints the node id and writes the issued certificate (PEM) to CERT_OUT
+      prints the node id and writes the issued certificate (PEM) to CERT_OUT; then, as the
+      real join does, confirms the join on an mTLS session with the new certificate when the
+      key sits beside the request (CSR_DER with .key for .csr), unless NO_CONFIRM=1
+  node-client.py HOST PORT CA_PEM confirm CERT KEY NODE_ID [abandon REASON]
+      confirms (or abandons) a join
   node-client.py HOST PORT CA_PEM status CERT KEY
       prints the status items as key=value lines
   node-client.py HOST PORT CA_PEM heartbeat CERT KEY SEQ...
@@ -132,7 +136,18 @@ def main():
         response = parse(exchange(host, port, ca, 12, request)[13][0])
         with open(cert_out, "w") as f:
             f.write(ssl.DER_cert_to_PEM_cert(response[2][0]))
-        print(response[1][0].decode())
+        node_id = response[1][0].decode()
+        key_path = csr_path[:-4] + ".key" if csr_path.endswith(".csr") else ""
+        if key_path and os.path.exists(key_path) and os.environ.get("NO_CONFIRM") != "1":
+            exchange(host, port, ca, 25, field(1, node_id.encode()), cert=cert_out, key=key_path)
+        print(node_id)
+    elif command == "confirm":
+        cert, key, node_id = sys.argv[5], sys.argv[6], sys.argv[7]
+        body = field(1, node_id.encode())
+        if len(sys.argv) > 8 and sys.argv[8] == "abandon":
+            body += uint(2, 1) + field(3, (sys.argv[9] if len(sys.argv) > 9 else "test").encode())
+        answer = exchange(host, port, ca, 25, body, cert=cert, key=key)
+        print("confirmed" if 25 in answer else "answered")
     elif command == "status":
         status = parse(exchange(host, port, ca, 21, b"", cert=sys.argv[5], key=sys.argv[6])[22][0])
         for item in status.get(4, []):

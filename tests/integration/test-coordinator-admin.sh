@@ -97,7 +97,7 @@ ctl invite-uses invite create main --uses 0
 expect_rc 1 "zero uses are refused"
 ctl invites invite list --json
 expect_rc 0 "invite list --json"
-check "... shows it active with 2 uses" test "$(json_get "$OUT" 'j[0]["state"] + " " + j[0]["uses_left"] + "/" + j[0]["max_uses"]')" = "active 2/2"
+check "... shows it active with 2 uses (as JSON numbers)" test "$(json_get "$OUT" 'j[0]["state"] + " " + str(j[0]["uses_left"]) + "/" + str(j[0]["max_uses"]) + " " + type(j[0]["uses_left"]).__name__')" = "active 2/2 int"
 check "... without its token" eval "! contains '$OUT' '$TOKEN'"
 ID=$(json_get "$OUT" 'j[0]["id"]')
 ctl revoke invite revoke "$ID"

@@ -57,7 +57,7 @@ check "... (a status answer)" contains "$OUT" "pid="
 ctl nodes node list --json
 check "node list shows node a with its name, stream and payout handle" test "$(python3 -c '
 import json, sys; n = json.loads(sys.argv[1])[0]; print(n["node_id"], n["display_name"], n["stream"], n["payout_handle"], n["enabled"])
-' "$OUT")" = "$NODE_A Friend a main venmo:@friend-a yes"
+' "$OUT")" = "$NODE_A Friend a main venmo:@friend-a True"
 ctl invites invite list --json
 check "the invite has one use left" test "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[0]["uses_left"])' "$OUT")" = 1
 
@@ -101,7 +101,7 @@ run_cmd status-disabled "${NODE_CLIENT[@]}" 127.0.0.1 "$CP" "$PKI/ca.pem" status
 expect_rc 1 "a disabled node's certificate is refused"
 check "... with the reason" contains "$ERR" "disabled by the host"
 ctl show node show "$NODE_A" --json
-check "node show says disabled" test "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["enabled"])' "$OUT")" = no
+check "node show says disabled" test "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["enabled"])' "$OUT")" = False
 run_cmd status-b "${NODE_CLIENT[@]}" 127.0.0.1 "$CP" "$PKI/ca.pem" status "$WORK/b.pem" "$WORK/b.key"
 expect_rc 0 "the other node is still served"
 ctl enable node enable "$NODE_A"

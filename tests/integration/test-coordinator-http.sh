@@ -63,9 +63,15 @@ ctl key stream rotate-key main --json
 KEY=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$OUT")
 run_cmd authorize "${ADMIN[@]}" "$SOCK" publish authorize "key=$KEY"
 check "the stream key is authorized for stream main" test "$(head -1 <<<"$OUT")" = main
-run_cmd live "${ADMIN[@]}" "$SOCK" publish started stream=main
+run_cmd unbound "${ADMIN[@]}" "$SOCK" publish started stream=main
 ctl show stream show main --json
-check "stream main is live" contains "$OUT" '"state":"live"'
+check "a report on a connection that then closes leaves the stream offline" contains "$OUT" '"state":"offline"'
+# A stand-in ingest: syncs what is live and stays connected, keeping itself alive.
+HOLD_SECONDS=600 start_bg ingest "${ADMIN[@]}" "$SOCK" publish sync streams=main=live
+INGEST=$PID
+check "the stand-in ingest synced" wait_until 5 grep -q "1 stream(s) up at the ingest" "$WORK/ingest.log"
+ctl show stream show main --json
+check "stream main is live while its ingest is connected" contains "$OUT" '"state":"live"'
 check "journal/stderr has stream_live" wait_until 5 grep -q "stream_live" "$WORK/coordinator.log"
 
 ############ routing: no node → the ingest origin ############
@@ -121,12 +127,12 @@ check "leaderboard table for one stream" contains "$OUT" "UPTIME_PERCENT"
 ctl board-bad leaderboard --stream nosuch
 check "leaderboard of an unknown stream: exit 1 with a clear error" bash -c '[[ $1 == 1 && $2 == *"unknown stream \`nosuch\`"* ]]' _ "$RC" "$ERR"
 
-############ offline again ############
-run_cmd offline "${ADMIN[@]}" "$SOCK" publish stopped stream=main reason=publisher_gone
+############ offline again: the ingest dies ############
+kill -KILL "$INGEST"
+ctl show stream show main --json
+check "the ingest's connection closing (kill -9) sets its stream offline at once" contains "$OUT" '"state":"offline"'
 check "/watch of a stream gone offline is 503" test "$(code_of /watch/main)" = "503 "
-run_cmd live2 "${ADMIN[@]}" "$SOCK" publish started stream=main
-run_cmd reset "${ADMIN[@]}" "$SOCK" publish reset
-check "publish reset (ingest restart) sets live streams offline" contains "$OUT" "1 stream(s) set offline"
+check "... and the journal says so" wait_until 5 grep -q "stream_offline" "$WORK/coordinator.log"
 
 ############ bad input ############
 BAD=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf "GARBAGE\x00\x01\r\n\r\n" >&3; cat <&3' _ "$HP" 2>/dev/null || true)

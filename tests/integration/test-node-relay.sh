@@ -24,7 +24,8 @@ start_coordinator() {
 }
 start_ingest() {
     start_bg "ingest-$1" env STREAMR_LOG=stderr "$BIN/streamr-ingest" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
-        --set "listen_rtmp=127.0.0.1:$RP" --set "listen_http=127.0.0.1:$HP" --set "listen_subscribe=127.0.0.1:$SP" --set "coordinator_socket=$SOCK"
+        --set "listen_rtmp=127.0.0.1:$RP" --set "listen_http=127.0.0.1:$HP" --set "listen_subscribe=127.0.0.1:$SP" --set "coordinator_socket=$SOCK" \
+        --set publish_grace=3s --set "validator_socket=$WORK/run/no-validator.sock"
     INGEST=$PID
     check "ingest ($1) listening" wait_until 5 tcp_listening "$RP"
 }
@@ -35,7 +36,7 @@ start_node() {  # start_node N HTTP_PORT RTMP_PORT [--set ...]
 }
 ctl() { local name=$1; shift; run_cmd "$name" "$BIN/streamrctl" "$@" --socket "$SOCK"; }
 state_of() { "$BIN/streamrctl" stream show "$1" --json --socket "$SOCK" | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"])'; }
-online_nodes() { "$BIN/streamrctl" nodes --json --socket "$SOCK" | python3 -c 'import json, sys; print(sum(n["online"] == "yes" for n in json.load(sys.stdin)))'; }
+online_nodes() { "$BIN/streamrctl" nodes --json --socket "$SOCK" | python3 -c 'import json, sys; print(sum(n["online"] is True for n in json.load(sys.stdin)))'; }
 
 start_coordinator first
 start_ingest first
@@ -64,8 +65,8 @@ check "an unreachable host: exit 2 with a clear error" bash -c '[[ $1 == 2 && $2
 
 start_node 1 "$N1H" "$N1R"
 NODE1=$PID
-# Node two has an upload cap of 1 Mbit/s: one viewer fills it.
-start_node 2 "$N2H" "$N2R" --set upload_cap=1M
+# Node two has an upload cap of 2 Mbit/s: one 3 Mbit/s viewer fills it (a chunk fetched once does not).
+start_node 2 "$N2H" "$N2R" --set upload_cap=2M
 NODE2=$PID
 check "both nodes connect to the coordinator" wait_until 10 grep -q "event=connected" "$WORK/node2.log"
 
@@ -81,9 +82,17 @@ check "node 2 relays the stream" wait_until 10 grep -q "event=stream_started" "$
 check "chunk 1 is sealed, verified and served at both nodes" wait_until 10 eval \
     'curl -sf "http://127.0.0.1:$N1H/chunks/main/1" -D "$WORK/chunk1.headers" -o "$WORK/chunk1.bin" &&
      curl -sf "http://127.0.0.1:$N2H/chunks/main/1" -o "$WORK/chunk2.bin"'
-check "the chunk's bytes hash to the digest the ingest sealed" bash -c \
-    '[[ "$(sha256sum < "$1" | cut -d" " -f1)" == "$(grep -i "^x-streamr-chunk-sha256:" "$2" | tr -d "\r" | cut -d" " -f2)" ]]' _ "$WORK/chunk1.bin" "$WORK/chunk1.headers"
+curl -sf "http://127.0.0.1:$HP/chunks/main/1" -o "$WORK/chunk-origin.bin"
+check "the chunk is byte for byte the ingest's own chunk 1 (its /chunks)" cmp -s "$WORK/chunk1.bin" "$WORK/chunk-origin.bin"
 check "both nodes serve byte-identical chunk 1" cmp -s "$WORK/chunk1.bin" "$WORK/chunk2.bin"
+CHUNK_NAME=$(grep -i "^x-streamr-chunk:" "$WORK/chunk1.headers" | tr -d "\r" | cut -d" " -f2)
+check "the response names the chunk by chain and seq ($CHUNK_NAME)" bash -c '[[ $1 =~ ^[0-9a-f]+-1$ ]]' _ "$CHUNK_NAME"
+check "the same chunk by its full name, cacheable" bash -c 'curl -sfD - "http://127.0.0.1:$1/chunks/main/$2" -o "$3" | grep -qi "cache-control: public" && cmp -s "$3" "$4"' \
+    _ "$N1H" "$CHUNK_NAME" "$WORK/chunk-named.bin" "$WORK/chunk1.bin"
+check "a Range request gets 206 with exactly those bytes" bash -c '
+  code=$(curl -s -o "$3" -w "%{http_code}" -H "Range: bytes=100-1099" "http://127.0.0.1:$1/chunks/main/$2")
+  [[ $code == 206 && $(stat -c %s "$3") == 1000 ]] && cmp -s "$3" <(tail -c +101 "$4" | head -c 1000)' _ "$N1H" "$CHUNK_NAME" "$WORK/range.bin" "$WORK/chunk1.bin"
+check "a Range past the end gets 416" test "$(curl -s -o /dev/null -w "%{http_code}" -H "Range: bytes=99999999-" "http://127.0.0.1:$N1H/chunks/main/$CHUNK_NAME")" = 416
 
 start_bg view1 timeout 40 curl -sS -o "$WORK/view1.flv" "http://127.0.0.1:$N1H/live/main.flv"
 VIEW1=$PID
@@ -113,13 +122,16 @@ check "... and /watch sends every viewer to node 1" wait_until 8 watch_all_node1
 # HLS at node 2... is capped; at node 1: a playlist of segments aligned with chunks.
 check "node 1 serves an HLS playlist" wait_until 10 eval 'curl -sf "http://127.0.0.1:$N1H/live/main/index.m3u8" -o "$WORK/index.m3u8"'
 check "... a live playlist (no ENDLIST) whose segments are the verified chunks" bash -c \
-    'grep -q "^#EXTM3U" "$1" && grep -q "^#EXT-X-TARGETDURATION:" "$1" && grep -qE "^[0-9]+\.ts$" "$1" && ! grep -q ENDLIST "$1"' _ "$WORK/index.m3u8"
+    'grep -q "^#EXTM3U" "$1" && grep -q "^#EXT-X-TARGETDURATION:" "$1" && grep -qE "^[0-9a-f]+-[0-9]+\.ts$" "$1" && ! grep -q ENDLIST "$1"' _ "$WORK/index.m3u8"
+check "the playlist is never cached" bash -c 'curl -sfI "http://127.0.0.1:$1/live/main/index.m3u8" | grep -qi "cache-control: no-cache"' _ "$N1H"
 run_cmd hls-decode timeout 60 ffmpeg -hide_banner -loglevel error -nostdin -i "http://127.0.0.1:$N1H/live/main/index.m3u8" -t 4 -f null -
 check "ffmpeg decodes the node's HLS without errors" bash -c '[[ $1 == 0 && -z $2 ]]' _ "$RC" "$ERR"
-SEG=$(grep -E '^[0-9]+\.ts$' "$WORK/index.m3u8" | head -1)
+SEG=$(grep -E '^[0-9a-f]+-[0-9]+\.ts$' "$WORK/index.m3u8" | head -1)
 curl -s "http://127.0.0.1:$N1H/live/main/$SEG" -o "$WORK/segment.ts"
 run_cmd hls-probe ffprobe -v error -count_packets -select_streams v:0 -show_entries stream=codec_name,nb_read_packets -of csv=p=0 "$WORK/segment.ts"
 check "segment $SEG is H.264 with a chunk's worth of frames (ffprobe: ${OUT//$'\n'/ })" bash -c '[[ $1 =~ ^h264,([0-9]+) ]] && (( BASH_REMATCH[1] >= 30 ))' _ "$OUT"
+check "... served cacheable (its name is never reused) and with CORS for the watch page" bash -c '
+  h=$(curl -sfI "http://127.0.0.1:$1/live/main/$2"); grep -qi "cache-control: public" <<<"$h" && grep -qi "access-control-allow-origin: \*" <<<"$h"' _ "$N1H" "$SEG"
 
 check "the publisher finishes" wait_until 30 eval '! kill -0 $PUBLISHER 2>/dev/null'
 check "HTTP-FLV viewers at both nodes end at end of stream" wait_until 15 eval '! kill -0 $VIEW1 2>/dev/null && ! kill -0 $VIEW2 2>/dev/null'

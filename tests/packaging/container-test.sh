@@ -177,9 +177,19 @@ boot() {
     done
     [ -n "${init:-}" ] || { tail -n 20 "$WORK/$name.console"; return 1; }
     INIT_PID[$name]=$init
-    state=$(timeout 120 nsenter -t "$init" -a systemctl is-system-running --wait 2>/dev/null)
-    log "container $name: systemd pid $init, system $state"
-    case $state in running | degraded) return 0 ;; *) return 1 ;; esac
+    # `is-system-running --wait` needs the container's systemd to be listening on its private
+    # bus already; asked too early (a loaded machine) it fails at once and prints nothing. So
+    # ask again until it gives a final answer, within one deadline.
+    local deadline=$((SECONDS + 180)) err="$WORK/$name.is-system-running"
+    state=""
+    while ((SECONDS < deadline)); do
+        state=$(timeout $((deadline - SECONDS)) nsenter -t "$init" -a systemctl is-system-running --wait 2>"$err")
+        case $state in running | degraded | maintenance | stopping) break ;; esac
+        kill -0 "$nspawn" 2>/dev/null || break
+        sleep 0.5
+    done
+    log "container $name: systemd pid $init, system ${state:-unknown ($(tr '\n' ' ' <"$err"))}"
+    case $state in running | degraded) return 0 ;; *) tail -n 20 "$WORK/$name.console"; return 1 ;; esac
 }
 
 # Command inside the booted container, clean environment, bounded.

@@ -21,6 +21,7 @@ typedef struct Streamr__Error Streamr__Error;
 typedef struct Streamr__EnrollRequest Streamr__EnrollRequest;
 typedef struct Streamr__EnrollResponse Streamr__EnrollResponse;
 typedef struct Streamr__NodeSettings Streamr__NodeSettings;
+typedef struct Streamr__EnrollConfirm Streamr__EnrollConfirm;
 typedef struct Streamr__Heartbeat Streamr__Heartbeat;
 typedef struct Streamr__StreamCounters Streamr__StreamCounters;
 typedef struct Streamr__HeartbeatAck Streamr__HeartbeatAck;
@@ -93,6 +94,30 @@ typedef enum _Streamr__MediaKind {
   STREAMR__MEDIA_KIND__MEDIA_END_OF_STREAM = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STREAMR__MEDIA_KIND)
 } Streamr__MediaKind;
+/*
+ * The JSON type of a cell or status value (its text is always set, for tables).
+ */
+typedef enum _Streamr__ValueType {
+  STREAMR__VALUE_TYPE__VALUE_TEXT = 0,
+  STREAMR__VALUE_TYPE__VALUE_INTEGER = 1,
+  /*
+   * "true" / "false"
+   */
+  STREAMR__VALUE_TYPE__VALUE_BOOLEAN = 2,
+  /*
+   * RFC 3339 UTC
+   */
+  STREAMR__VALUE_TYPE__VALUE_TIMESTAMP = 3,
+  /*
+   * decimal, e.g. "99.5"
+   */
+  STREAMR__VALUE_TYPE__VALUE_NUMBER = 4,
+  /*
+   * no value (shown as "-")
+   */
+  STREAMR__VALUE_TYPE__VALUE_NULL = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STREAMR__VALUE_TYPE)
+} Streamr__ValueType;
 
 /* --- messages --- */
 
@@ -112,7 +137,8 @@ typedef enum {
   STREAMR__ENVELOPE__BODY_STATUS_REQUEST = 21,
   STREAMR__ENVELOPE__BODY_STATUS = 22,
   STREAMR__ENVELOPE__BODY_ADMIN_REQUEST = 23,
-  STREAMR__ENVELOPE__BODY_ADMIN_RESPONSE = 24
+  STREAMR__ENVELOPE__BODY_ADMIN_RESPONSE = 24,
+  STREAMR__ENVELOPE__BODY_ENROLL_CONFIRM = 25
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STREAMR__ENVELOPE__BODY__CASE)
 } Streamr__Envelope__BodyCase;
 
@@ -143,6 +169,7 @@ struct  Streamr__Envelope
     Streamr__Status *status;
     Streamr__AdminRequest *admin_request;
     Streamr__AdminResponse *admin_response;
+    Streamr__EnrollConfirm *enroll_confirm;
   };
 };
 #define STREAMR__ENVELOPE__INIT \
@@ -241,10 +268,33 @@ struct  Streamr__NodeSettings
    */
   size_t n_streams;
   char **streams;
+  /*
+   * The host's chunk-signing public key (SubjectPublicKeyInfo, DER): every ChunkSealed
+   * signature is checked against it, whoever relayed the chunk (the ingest or a parent node).
+   */
+  ProtobufCBinaryData signing_key_der;
 };
 #define STREAMR__NODE_SETTINGS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__node_settings__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0,NULL }
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, {0,NULL} }
+
+
+/*
+ * Node -> coordinator, on an mTLS session with the certificate just issued: the join either
+ * completed (the node stored its identity: the invite use is final) or is abandoned (the node
+ * could not store it: the enrolment is undone and the invite use given back). An enrolment
+ * that is never confirmed is undone after a while. Answered with the same message.
+ */
+struct  Streamr__EnrollConfirm
+{
+  ProtobufCMessage base;
+  char *node_id;
+  protobuf_c_boolean abandon;
+  char *reason;
+};
+#define STREAMR__ENROLL_CONFIRM__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&streamr__enroll_confirm__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -276,10 +326,20 @@ struct  Streamr__Heartbeat
    */
   uint64_t upload_cap_bps;
   uint64_t upload_bps;
+  /*
+   * The friend paused the node (`streamrctl pause`): scheduled downtime, no viewers are
+   * routed to it and it is not spot-checked; 0 = until resumed.
+   */
+  protobuf_c_boolean paused;
+  uint64_t paused_until_unix_ms;
+  /*
+   * SHA-256 of the machine's /etc/machine-id (one earning identity per machine by default).
+   */
+  ProtobufCBinaryData machine_id_sha256;
 };
 #define STREAMR__HEARTBEAT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__heartbeat__descriptor) \
-    , 0, 0, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, 0, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, {0,NULL} }
 
 
 struct  Streamr__StreamCounters
@@ -323,10 +383,14 @@ struct  Streamr__Subscribe
    * 0: start live; else resume after this chunk
    */
   uint64_t resume_after_chunk;
+  /*
+   * the chain resume_after_chunk belongs to (0: any)
+   */
+  uint64_t chain_id;
 };
 #define STREAMR__SUBSCRIBE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__subscribe__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Streamr__SubscribeAck
@@ -338,10 +402,14 @@ struct  Streamr__SubscribeAck
    */
   uint64_t first_chunk;
   protobuf_c_boolean resumed;
+  /*
+   * the chain the chunks that follow belong to
+   */
+  uint64_t chain_id;
 };
 #define STREAMR__SUBSCRIBE_ACK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__subscribe_ack__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 /*
@@ -390,10 +458,17 @@ struct  Streamr__ChunkSealed
    * host key's signature over chain
    */
   ProtobufCBinaryData signature;
+  /*
+   * Which chain: a random id the ingest picks when a stream's chain starts (seq 1). A
+   * publisher reconnecting within the grace period continues the chain; an ingest restart
+   * starts a new one. (chain_id, seq) names one chunk's bytes forever.
+   */
+  uint64_t chain_id;
+  uint64_t sealed_unix_ms;
 };
 #define STREAMR__CHUNK_SEALED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__chunk_sealed__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, {0,NULL}, {0,NULL}, {0,NULL} }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, {0,NULL}, {0,NULL}, {0,NULL}, 0, 0 }
 
 
 /*
@@ -447,10 +522,14 @@ struct  Streamr__StatusItem
   ProtobufCMessage base;
   char *key;
   char *value;
+  /*
+   * how --json renders value
+   */
+  Streamr__ValueType type;
 };
 #define STREAMR__STATUS_ITEM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__status_item__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, STREAMR__VALUE_TYPE__VALUE_TEXT }
 
 
 /*
@@ -495,10 +574,15 @@ struct  Streamr__AdminResponse
    * free text shown after the table
    */
   char *message;
+  /*
+   * per column (absent: all text)
+   */
+  size_t n_types;
+  Streamr__ValueType *types;
 };
 #define STREAMR__ADMIN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__admin_response__descriptor) \
-    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Streamr__AdminRow
@@ -625,6 +709,25 @@ Streamr__NodeSettings *
                       const uint8_t       *data);
 void   streamr__node_settings__free_unpacked
                      (Streamr__NodeSettings *message,
+                      ProtobufCAllocator *allocator);
+/* Streamr__EnrollConfirm methods */
+void   streamr__enroll_confirm__init
+                     (Streamr__EnrollConfirm         *message);
+size_t streamr__enroll_confirm__get_packed_size
+                     (const Streamr__EnrollConfirm   *message);
+size_t streamr__enroll_confirm__pack
+                     (const Streamr__EnrollConfirm   *message,
+                      uint8_t             *out);
+size_t streamr__enroll_confirm__pack_to_buffer
+                     (const Streamr__EnrollConfirm   *message,
+                      ProtobufCBuffer     *buffer);
+Streamr__EnrollConfirm *
+       streamr__enroll_confirm__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   streamr__enroll_confirm__free_unpacked
+                     (Streamr__EnrollConfirm *message,
                       ProtobufCAllocator *allocator);
 /* Streamr__Heartbeat methods */
 void   streamr__heartbeat__init
@@ -931,6 +1034,9 @@ typedef void (*Streamr__EnrollResponse_Closure)
 typedef void (*Streamr__NodeSettings_Closure)
                  (const Streamr__NodeSettings *message,
                   void *closure_data);
+typedef void (*Streamr__EnrollConfirm_Closure)
+                 (const Streamr__EnrollConfirm *message,
+                  void *closure_data);
 typedef void (*Streamr__Heartbeat_Closure)
                  (const Streamr__Heartbeat *message,
                   void *closure_data);
@@ -985,12 +1091,14 @@ typedef void (*Streamr__AdminRow_Closure)
 extern const ProtobufCEnumDescriptor    streamr__role__descriptor;
 extern const ProtobufCEnumDescriptor    streamr__error_code__descriptor;
 extern const ProtobufCEnumDescriptor    streamr__media_kind__descriptor;
+extern const ProtobufCEnumDescriptor    streamr__value_type__descriptor;
 extern const ProtobufCMessageDescriptor streamr__envelope__descriptor;
 extern const ProtobufCMessageDescriptor streamr__hello__descriptor;
 extern const ProtobufCMessageDescriptor streamr__error__descriptor;
 extern const ProtobufCMessageDescriptor streamr__enroll_request__descriptor;
 extern const ProtobufCMessageDescriptor streamr__enroll_response__descriptor;
 extern const ProtobufCMessageDescriptor streamr__node_settings__descriptor;
+extern const ProtobufCMessageDescriptor streamr__enroll_confirm__descriptor;
 extern const ProtobufCMessageDescriptor streamr__heartbeat__descriptor;
 extern const ProtobufCMessageDescriptor streamr__stream_counters__descriptor;
 extern const ProtobufCMessageDescriptor streamr__heartbeat_ack__descriptor;

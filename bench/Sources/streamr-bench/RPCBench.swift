@@ -57,7 +57,7 @@ func runRPC(_ options: Options) async throws {
             received.withLockedValue { $0.count += 1; $0.bytes += ProtoCodec.encodedSize(envelope) }
             return .heartbeatAck(HeartbeatAck(seq: hb.seq))
         case .media(let m):
-            received.withLockedValue { $0.count += 1; $0.bytes += m.tags.count }
+            received.withLockedValue { $0.count += 1; $0.bytes += m.tags.readableBytes }
             return nil
         default:
             return nil
@@ -92,7 +92,7 @@ func runRPC(_ options: Options) async throws {
                     if options.payload == "media" {
                         while ContinuousClock.now < deadline {
                             try await connection.push(contentsOf: Array(repeating: .media(media), count: 16))
-                            pushed.withLockedValue { $0 += 16 * media.tags.count }
+                            pushed.withLockedValue { $0 += 16 * media.tags.readableBytes }
                         }
                     } else {
                         try await withThrowingTaskGroup(of: Void.self) { inner in

@@ -43,7 +43,7 @@ func runSubscribeLoad(_ o: SubscribeLoadOptions) async throws {
     let subscribed = NIOLockedValueBox(0)
     let handler: RPCConnection.Handler = { envelope, _ in
         switch envelope.body {
-        case .media(let media): bytes.withLockedValue { $0 += media.tags.count }
+        case .media(let media): bytes.withLockedValue { $0 += media.tags.readableBytes }
         case .chunkSealed: sealed.withLockedValue { $0 += 1 }
         default: break
         }
