@@ -1,14 +1,16 @@
-// libFuzzer harness for the HLS muxer (TSMuxer), two ways on every input:
+// libFuzzer harness for the HLS muxers (TSMuxer and FMP4Muxer), two ways on every input:
 // - the input as FLV (a file or a bare tag stream): FLVParser, then the tags muxed directly
 //   and, cut by the Chunker, chunk by chunk through `segment(for:)` (which parses again);
 //   the raw input is also handed to `segment(for:)` as a chunk body as it is;
 // - the input as a program for a generator of plausible streams: AVC and AAC sequence
 //   headers (valid or subtly broken records), H.264 frames of AVCC NAL units in the current
-//   length size, AAC frames, timestamp jumps and wraps, metadata, HEVC and Enhanced RTMP
-//   tags, dropped chunks (seq gaps) and explicit discontinuities - so the fuzzer reaches the
-//   AnnexB, ADTS, PES and packetizer code instead of stopping at the first refusal.
-// Every segment is read back with a small independent TS reader (sync bytes, PIDs, continuity
-// counters, adaptation fields, PES start codes); a throw must leave the muxer as it was (the
+//   length size, AAC frames, timestamp jumps and wraps, metadata, HEVC/AV1/Opus (legacy and
+//   Enhanced RTMP tags), dropped chunks (seq gaps) and explicit discontinuities - so the
+//   fuzzer reaches the AnnexB, ADTS, PES, packetizer and box-writing code instead of
+//   stopping at the first refusal.
+// Every TS segment is read back with a small independent reader (sync bytes, PIDs, continuity
+// counters, adaptation fields, PES start codes), every fMP4 fragment and init segment walked
+// box by box (sizes nest and add up); a throw must leave the muxer as it was (the
 // next chunk muxes the same on the muxer and on a copy taken before). Errors are HLSError by
 // the type system. Built by fuzz/run.sh with `-sanitize=fuzzer,address`; any trap is a bug.
 import FLV
@@ -72,6 +74,71 @@ private func run(_ tags: [FLVTag], targetMs: Int, events: [Int: Event]) {
     let text = playlist.render()
     precondition(text.hasPrefix("#EXTM3U\n") && text.split(separator: "\n").filter { $0.hasPrefix("#EXTINF:") }.count
                  == playlist.segments.count)
+
+    // The same chunks as fMP4: boxes that nest and add up, fragments numbered 1, 2, 3...
+    var fmp4 = FMP4Muxer()
+    var fmp4Shadow: FMP4Muxer?
+    var lastSequence: UInt32 = 0
+    if let out = try? fmp4.segment(tags: tags, headers: SequenceHeaders()) {
+        checkFMP4(out)
+        lastSequence = out.sequenceNumber
+    }
+    for (i, chunk) in chunks.enumerated() {
+        switch events[i] {
+        case .drop?: continue
+        case .discontinuity?: fmp4.markDiscontinuity(); fmp4Shadow?.markDiscontinuity()
+        case nil: break
+        }
+        let before = fmp4
+        let result = Result { () throws(HLSError) in try fmp4.segment(for: chunk) }
+        if var copy = fmp4Shadow {
+            let again = Result { () throws(HLSError) in try copy.segment(for: chunk) }
+            precondition(again == result, "a failed fMP4 segment changed the muxer")
+            fmp4Shadow = nil
+        }
+        switch result {
+        case .success(let out):
+            checkFMP4(out)
+            precondition(out.sequenceNumber == lastSequence + 1, "fragment \(out.sequenceNumber) after \(lastSequence)")
+            lastSequence = out.sequenceNumber
+        case .failure(let error):
+            _ = error.description
+            fmp4Shadow = before
+        }
+    }
+}
+
+private func checkFMP4(_ segment: FMP4Segment) {
+    let fragment = boxes(segment.bytes[...])
+    precondition(fragment.map(\.type) == ["moof", "mdat"], "fragment boxes \(fragment.map(\.type))")
+    let initBoxes = boxes(segment.initSegment.bytes[...])
+    precondition(initBoxes.map(\.type) == ["ftyp", "moov"], "init boxes \(initBoxes.map(\.type))")
+    precondition(segment.durationMs >= 0)
+}
+
+/// The boxes in `bytes`, which must be exactly a run of whole boxes; containers are walked too.
+@discardableResult
+private func boxes(_ bytes: ArraySlice<UInt8>) -> [(type: String, body: ArraySlice<UInt8>)] {
+    let containers: Set<String> = ["moov", "trak", "mdia", "minf", "stbl", "moof", "traf", "mvex", "dinf", "edts"]
+    var out: [(type: String, body: ArraySlice<UInt8>)] = []
+    var at = bytes.startIndex
+    while at < bytes.endIndex {
+        precondition(bytes.endIndex - at >= 8, "a box header cut short")
+        var size = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+        let type = String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self)
+        var header = 8
+        if size == 1 {
+            precondition(bytes.endIndex - at >= 16, "a largesize box header cut short")
+            size = bytes[(at + 8)..<(at + 16)].reduce(0) { $0 << 8 | Int($1) }
+            header = 16
+        }
+        precondition(size >= header && size <= bytes.endIndex - at, "box \(type) of \(size) bytes, \(bytes.endIndex - at) left")
+        let body = bytes[(at + header)..<(at + size)]
+        if containers.contains(type) { boxes(body) }
+        out.append((type, body))
+        at += size
+    }
+    return out
 }
 
 /// An independent reading of a segment: what a demuxer relies on.
@@ -219,21 +286,57 @@ private struct Generator {
         return FLVTag(type: .audio, timestamp: ts, data: [0xAF, chance(15) ? 1 : byte()] + [UInt8](repeating: byte(), count: size))
     }
 
+    /// HEVC, AV1 and Opus (legacy CodecID 12 and Enhanced RTMP FourCC tags), plausible
+    /// enough to pass their configuration parsers, and tags of codecs nobody muxes.
     mutating func oddTag() -> FLVTag {
+        let key = chance(8)
         let (type, data): (FLVTagType, [UInt8])
-        switch byte() % 10 {
-        case 0: (type, data) = (.video, [0x1C, 0x00, 0, 0, 0] + bytes(8))                // HEVC sequence header (CodecID 12)
-        case 1: (type, data) = (.video, [0x1C, 0x01, 0, 0, 0] + bytes(8))                // HEVC frame
-        case 2: (type, data) = (.video, [0x90] + Array("hvc1".utf8) + bytes(6))          // Enhanced RTMP sequence start
-        case 3: (type, data) = (.video, [0x91] + Array("avc1".utf8) + bytes(6))          // Enhanced RTMP coded frames
-        case 4: (type, data) = (.audio, [0x90] + Array("mp4a".utf8) + [0x12, 0x10])      // Enhanced RTMP audio
-        case 5: (type, data) = (.audio, [0x2F] + bytes(10))                              // MP3
-        case 6: (type, data) = (byte() & 1 == 0 ? .audio : .video, [])                   // empty
-        case 7: (type, data) = (.video, [0x17, 0x01] + bytes(Int(byte() % 3)))           // AVC shorter than its header
-        case 8: (type, data) = (.video, [0x12] + bytes(5))                               // Sorenson
-        default: (type, data) = (.audio, [0xAF])                                         // AAC without a packet type
+        switch byte() % 12 {
+        case 0: (type, data) = (.video, [0x1C, 0x00, 0, 0, 0] + hevcRecord())                 // legacy HEVC header
+        case 1: (type, data) = (.video, [0x90] + Array("hvc1".utf8) + hevcRecord())           // E-RTMP SequenceStart
+        case 2: (type, data) = (.video, [key ? 0x91 : 0xA1] + Array("hvc1".utf8) + [0, 0, byte()] + nalUnits(hevc: true))
+        case 3: (type, data) = (.video, [key ? 0x93 : 0xA3] + Array("hvc1".utf8) + nalUnits(hevc: true))  // CodedFramesX
+        case 4: (type, data) = (.video, [key ? 0x1C : 0x2C, 0x01, 0, 0, byte()] + nalUnits(hevc: true))
+        case 5:                                                                                // AV1 SequenceStart
+            (type, data) = (.video, [0x90] + Array("av01".utf8) + [0x81, byte() & 0x7F, byte(), 0] + [0x0A, 4] + bytes(4))
+        case 6: (type, data) = (.video, [key ? 0x91 : 0xA1] + Array("av01".utf8) + [0x32, 3] + bytes(3))
+        case 7:                                                                                // Opus SequenceStart
+            let channels = 1 + byte() % 2
+            (type, data) = (.audio, [0x90] + Array("Opus".utf8) + Array("OpusHead".utf8) + [1, channels, 0x38, 1, 0x80, 0xBB, 0, 0, 0, 0, 0])
+        case 8: (type, data) = (.audio, [0x91] + Array("Opus".utf8) + [byte() & 0xFC] + bytes(Int(byte() % 40)))
+        case 9: (type, data) = (.audio, [0x2F] + bytes(10))                                    // MP3
+        case 10: (type, data) = (byte() & 1 == 0 ? .audio : .video, bytes(Int(byte() % 4)))   // short or empty
+        default: (type, data) = (.video, [0x12] + bytes(5))                                    // Sorenson
         }
+        if chance(1) { ts &+= UInt32(byte() % 40) }
         return FLVTag(type: type, timestamp: ts, data: data)
+    }
+
+    /// An HEVCDecoderConfigurationRecord with VPS, SPS and PPS arrays of made-up units.
+    mutating func hevcRecord() -> [UInt8] {
+        let lsm = byte() % 4
+        var r: [UInt8] = [1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 0x5D, 0xF0, 0, 0xFC, 0xFD, 0xF8, 0xF8, 0, 0, 0x0C | lsm]
+        let arrays = Int(byte() % 4)
+        r.append(UInt8(arrays))
+        for (i, nalType) in [UInt8(32), 33, 34].prefix(arrays).enumerated() {
+            let n = Int(byte() % 20) + i
+            r += [0x80 | nalType, 0, 1, 0, UInt8(n + 2), nalType << 1, 1] + bytes(n)
+        }
+        if chance(2) { r.removeLast(Int(byte()) % r.count) }
+        if lsm != 2 { lengthSize = Int(lsm) + 1 }
+        return r
+    }
+
+    /// NAL units in the current length size, HEVC (2-byte headers, IRAP types) or AVC.
+    mutating func nalUnits(hevc: Bool) -> [UInt8] {
+        var data: [UInt8] = []
+        for _ in 0..<(1 + Int(byte() % 3)) {
+            let type: UInt8 = hevc ? [19, 1, 32, 33, 34, 35, 39, 21][Int(byte() % 8)] : [5, 1, 7, 8, 9, 6][Int(byte() % 6)]
+            let body = (hevc ? [type << 1, 1] : [0x60 | type]) + bytes(Int(byte() % 40))
+            for i in (0..<lengthSize).reversed() { data.append(UInt8(truncatingIfNeeded: body.count >> (8 * i))) }
+            data += body
+        }
+        return data
     }
 }
 

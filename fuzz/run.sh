@@ -284,7 +284,7 @@ rng = random.Random(7)
 for n in range(4):
     open(f"{d}/seed-program-{n}", "wb").write(bytes([40, 0, 0, 0] + [rng.choice([0, 1, 12, 2, 3, 5, 6, 7, 10]) if i % 3 == 0 else rng.randrange(256) for i in range(600)]))
 PY
-fuzz hls 32768 "TSMuxer over parsed FLV and generated streams"
+fuzz hls 32768 "TSMuxer and FMP4Muxer over parsed FLV and generated streams"
 ;;
 esac
 done
