@@ -48,12 +48,19 @@ unit-test: ffmpeg9
 integration-test:
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) tests/integration/run-all.sh
 
-# A short coverage-guided run per harness (longer: `make fuzz`).
+# Coverage-guided fuzzing (fuzz/run.sh): every harness, or one with FUZZ=http (frames, rtmp,
+# flv, http, joinline, config, hls). `make fuzz` runs FUZZ_RUNS executions per harness;
+# `make fuzz-smoke` (part of `make test`) a short run of each, at most FUZZ_SMOKE_SECONDS.
+FUZZ ?= all
+FUZZ_RUNS ?= 200000
+FUZZ_SMOKE_RUNS ?= 50000
+FUZZ_SMOKE_SECONDS ?= 4
+
 fuzz-smoke:
-	FUZZ_SECONDS=20 fuzz/run.sh
+	FUZZ_RUNS=$(FUZZ_SMOKE_RUNS) FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) fuzz/run.sh $(FUZZ)
 
 fuzz:
-	FUZZ_SECONDS=600 fuzz/run.sh
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS= fuzz/run.sh $(FUZZ)
 
 # Debian packages (streamr-host, streamr-node, streamrctl + -dbgsym) into out/.
 # Release build with the Swift stdlib linked statically, in .build-deb (never .build).

@@ -130,7 +130,7 @@ let package = Package(
         // The validator's rules against simulated nodes (bench/README.md): seeded, prints a table.
         .executableTarget(name: "streamr-sim", dependencies: ["Validation"], path: "bench/Sources/streamr-sim"),
 
-        .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"]),
+        .testTarget(name: "StreamrConfigTests", dependencies: ["StreamrConfig"], exclude: ["Corpus"]),
         .testTarget(name: "StreamrStoreTests", dependencies: ["StreamrStore"]),
         .testTarget(name: "StreamrSystemdTests", dependencies: ["StreamrSystemd", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StreamrWireTests", dependencies: [
@@ -150,14 +150,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"]),
+        .testTarget(name: "CoordinatorCoreTests", dependencies: ["CoordinatorCore"], exclude: ["Corpus"]),
         // Its own SHA-256 for the chain tests, so it needs nothing but Earnings.
         .testTarget(name: "EarningsTests", dependencies: ["Earnings"]),
         .testTarget(name: "StreamrHTTPTests", dependencies: [
             "StreamrHTTP", "StreamrRPC",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["Corpus"]),
         // StreamrTLS only for HMAC-SHA256 (OpenSSL) in the handshake tests; RTMP itself stays pure.
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "StreamrTLS"]),
         // StreamrTLS only for SHA-256 (OpenSSL), injected into the chunker and verifier.
@@ -182,13 +182,23 @@ let package = Package(
 )
 
 // libFuzzer harnesses, only when fuzz/run.sh builds them (they have no main of their own:
-// libFuzzer provides it under -sanitize=fuzzer).
+// libFuzzer provides it under -sanitize=fuzzer). One source file in fuzz/ each.
 if ProcessInfo.processInfo.environment["STREAMR_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "streamr-fuzz-frames", dependencies: [
-        "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
-    ], path: "fuzz", sources: ["FrameDecoderFuzzer.swift"]))
-    package.targets.append(.executableTarget(name: "streamr-fuzz-rtmp", dependencies: ["RTMP"],
-                                             path: "fuzz", sources: ["RTMPFuzzer.swift"]))
-    package.targets.append(.executableTarget(name: "streamr-fuzz-flv", dependencies: ["FLV"],
-                                             path: "fuzz", sources: ["FLVFuzzer.swift"]))
+    let harnesses: [(name: String, source: String, dependencies: [Target.Dependency])] = [
+        ("frames", "FrameDecoderFuzzer.swift", ["StreamrWire", .product(name: "NIOCore", package: "swift-nio")]),
+        ("rtmp", "RTMPFuzzer.swift", ["RTMP"]),
+        ("flv", "FLVFuzzer.swift", ["FLV"]),
+        ("http", "HTTPFuzzer.swift", [
+            "StreamrHTTP", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        ("joinline", "JoinLineFuzzer.swift", ["CoordinatorCore"]),
+        ("config", "ConfigFuzzer.swift", ["StreamrConfig"]),
+        ("hls", "HLSFuzzer.swift", ["HLS", "FLV"]),
+    ]
+    for h in harnesses {
+        let others = harnesses.map(\.source).filter { $0 != h.source } + ["run.sh"]
+        package.targets.append(.executableTarget(name: "streamr-fuzz-\(h.name)", dependencies: h.dependencies,
+                                                 path: "fuzz", exclude: others, sources: [h.source]))
+    }
 }

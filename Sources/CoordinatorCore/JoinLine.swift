@@ -44,6 +44,9 @@ public struct JoinLine: Sendable, Equatable {
             afterHost = text[colon...]
         }
         guard !host.isEmpty else { throw bad("no host") }
+        // A name, an IPv4 address or (in brackets) an IPv6 one: nothing that would change the
+        // line's structure when it is written out again, or break the shell's single quotes.
+        guard host.unicodeScalars.allSatisfy(Self.isHostCharacter) else { throw bad("bad host `\(host)`") }
         guard afterHost.hasPrefix(":"), let slash = afterHost.firstIndex(of: "/"),
               let port = Int(afterHost[afterHost.index(after: afterHost.startIndex)..<slash]), (1...65535).contains(port) else {
             throw bad("no valid port")
@@ -61,6 +64,11 @@ public struct JoinLine: Sendable, Equatable {
         guard let pin = fields["ca"], pin.hasPrefix("sha256:"), let digest = Hex.decode(String(pin.dropFirst(7))),
               digest.count == 32 else { throw bad("no valid ca=sha256:<64 hex digits> pin") }
         return JoinLine(host: host, port: port, stream: stream, token: token, caPin: pin.lowercased())
+    }
+
+    /// Letters, digits, `-`, `.`, `_`; `:` and `%` (a zone) only occur inside brackets.
+    private static func isHostCharacter(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "-._:%".unicodeScalars.contains(c)
     }
 
     /// The 32 pinned bytes.

@@ -18,21 +18,25 @@ public struct ConfigFile: Sendable, Equatable {
     }
 
     /// Parses `text`. Later lines override earlier ones (as drop-ins would).
+    ///
+    /// Lines, `=` and quotes are found among Unicode scalars, not Characters: "\r\n" is one
+    /// Character (a CRLF file would read as one line), and a combining mark right after `=` or
+    /// a quote would merge with it and hide it.
     public static func parse(_ text: String, source: String) throws(ConfigError) -> ConfigFile {
         var entries: [String: Entry] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+        for (index, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingWhitespaceScalars()
+            if line.isEmpty || line.first == "#" || line.first == ";" { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigError(source: source, line: index + 1, message: "expected `key = value`, got `\(line)`")
+                throw ConfigError(source: source, line: index + 1, message: "expected `key = value`, got `\(String(Substring(line)))`")
             }
-            let key = line[..<equals].trimmingWhitespace()
-            var value = line[line.index(after: equals)...].trimmingWhitespace()
+            let key = String(Substring(line[..<equals].trimmingWhitespaceScalars()))
+            var value = line[line.index(after: equals)...].trimmingWhitespaceScalars()
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }) else {
                 throw ConfigError(source: source, line: index + 1, message: "invalid key `\(key)`")
             }
-            if value.count >= 2, value.first == "\"", value.last == "\"" { value = String(value.dropFirst().dropLast()) }
-            entries[key] = Entry(value: value, line: index + 1)
+            if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
+            entries[key] = Entry(value: String(Substring(value)), line: index + 1)
         }
         return ConfigFile(source: source, entries: entries)
     }
@@ -126,27 +130,38 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
 
 /// Durations as people write them: "500ms", "5s", "10m", "24h", "7d", or a bare number of seconds.
 public enum DurationText {
+    /// nil for anything else, including an amount whose seconds do not fit an Int64.
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingWhitespace()
         let digits = trimmed.prefix { $0.isNumber }
         guard !digits.isEmpty, let amount = Int64(digits) else { return nil }
+        let unit: Int64
         switch trimmed.dropFirst(digits.count) {
         case "ms": return .milliseconds(amount)
-        case "", "s": return .seconds(amount)
-        case "m", "min": return .seconds(amount * 60)
-        case "h": return .seconds(amount * 3600)
-        case "d": return .seconds(amount * 86_400)
+        case "", "s": unit = 1
+        case "m", "min": unit = 60
+        case "h": unit = 3600
+        case "d": unit = 86_400
         default: return nil
         }
+        let (seconds, overflow) = amount.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : .seconds(seconds)
     }
 
+    /// The largest unit that states `duration` exactly (sub-millisecond parts are dropped).
+    /// Works on Duration's seconds and milliseconds apart, so no duration overflows it.
     public static func format(_ duration: Duration) -> String {
-        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        if ms % 86_400_000 == 0 && ms > 0 { return "\(ms / 86_400_000)d" }
-        if ms % 3_600_000 == 0 && ms > 0 { return "\(ms / 3_600_000)h" }
-        if ms % 60_000 == 0 && ms > 0 { return "\(ms / 60_000)m" }
-        if ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
+        let (seconds, attoseconds) = duration.components
+        let ms = attoseconds / 1_000_000_000_000_000  // same sign as seconds, -999...999
+        guard ms == 0 else {
+            if seconds == 0 { return "\(ms)ms" }
+            let digits = String(ms.magnitude)
+            return "\(seconds)" + String(repeating: "0", count: 3 - digits.count) + digits + "ms"
+        }
+        if seconds > 0 && seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
+        if seconds > 0 && seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds > 0 && seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
     }
 }
 
@@ -168,8 +183,16 @@ public struct HostPort: Sendable, Equatable, CustomStringConvertible {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
-        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        guard let port = Int(portText), (0...65535).contains(port),
+              host.unicodeScalars.allSatisfy(Self.isHostCharacter) else { return nil }
         return HostPort(host: host.isEmpty ? "0.0.0.0" : String(host), port: port)
+    }
+
+    /// A name or an address: letters, digits, `-._`; `:` and `%` (an IPv6 zone) can only come
+    /// from inside brackets. Anything else (spaces, `=`, another `[`) would not read back the
+    /// same from `description`, and no resolver takes it.
+    private static func isHostCharacter(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || "-._:%".unicodeScalars.contains(c)
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -181,6 +204,15 @@ extension StringProtocol {
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }
         return String(s)
+    }
+}
+
+extension Substring.UnicodeScalarView {
+    func trimmingWhitespaceScalars() -> Substring.UnicodeScalarView {
+        var s = self
+        while let f = s.first, f.properties.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.properties.isWhitespace { s.removeLast() }
+        return s
     }
 }
 

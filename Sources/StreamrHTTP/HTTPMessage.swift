@@ -5,7 +5,10 @@ import NIOHTTP1
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     public var uri: String
-    /// The path, percent-decoded; "/" when absent.
+    /// The path, percent-decoded; it always starts with "/". For an absolute-form target
+    /// (`http://host/path?query`, which servers must accept, RFC 9112 §3.2.2) the path and
+    /// query are the URL's; a target with no path ("/" when absent, `*` of `OPTIONS *`, the
+    /// `host:port` of CONNECT) has path "/" and no query.
     public var path: String
     public var query: [String: String]
     public var headers: HTTPHeaders
@@ -13,15 +16,18 @@ public struct HTTPRequest: Sendable {
 
     public init(method: HTTPMethod = .GET, uri: String, headers: HTTPHeaders = [:], remoteAddress: SocketAddress? = nil) {
         self.method = method; self.uri = uri; self.headers = headers; self.remoteAddress = remoteAddress
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        path = parts.first.map { Self.percentDecode(String($0)) } ?? "/"
+        // Split as bytes: `?`, `&` and `=` are ASCII, and a combining mark after one of them
+        // (raw UTF-8 from a lax client) would hide it inside a Character.
+        let target = Self.originForm(Array(uri.utf8))
+        let question = target.firstIndex(of: UInt8(ascii: "?"))
+        path = Self.percentDecode(target[..<(question ?? target.endIndex)])
         if path.isEmpty { path = "/" }
         var query: [String: String] = [:]
-        if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = Self.percentDecode(Self.plusToSpace(kv[0]))
-                let value = kv.count > 1 ? Self.percentDecode(Self.plusToSpace(kv[1])) : ""
+        if let question {
+            for pair in target[(question + 1)...].split(separator: UInt8(ascii: "&")) {
+                let kv = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+                let key = Self.percentDecode(kv[0], plusIsSpace: true)
+                let value = kv.count > 1 ? Self.percentDecode(kv[1], plusIsSpace: true) : ""
                 query[key] = value
             }
         }
@@ -32,27 +38,51 @@ public struct HTTPRequest: Sendable {
         self.init(method: head.method, uri: head.uri, headers: head.headers, remoteAddress: remoteAddress)
     }
 
+    /// The origin-form part of a request target: itself when it starts with "/", the path and
+    /// query of an absolute-form URL (scheme "://" authority, then from the first "/" or "?"),
+    /// and nothing for anything else.
+    static func originForm(_ target: [UInt8]) -> ArraySlice<UInt8> {
+        if target.first == UInt8(ascii: "/") { return target[...] }
+        let isAlpha = { (c: UInt8) in (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c | 0x20) }
+        let isSchemeChar = { (c: UInt8) in
+            isAlpha(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+                || c == UInt8(ascii: ".")
+        }
+        guard let colon = target.firstIndex(of: UInt8(ascii: ":")), let first = target.first, isAlpha(first),
+              target[..<colon].allSatisfy(isSchemeChar), target[colon...].starts(with: Array("://".utf8)) else { return [] }
+        let authority = target[(colon + 3)...]
+        guard let end = authority.firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") }) else { return [] }
+        return authority[end...]
+    }
+
     /// `/a/b/c` → ["a", "b", "c"].
     public var pathComponents: [String] { path.split(separator: "/").map(String.init) }
 
-    static func plusToSpace(_ text: Substring) -> String {
-        String(text.map { $0 == "+" ? " " : $0 })
-    }
-
-    /// Decodes %XX escapes; a malformed escape is kept as it is (the router then finds nothing).
-    static func percentDecode(_ text: String) -> String {
-        guard text.contains("%") else { return text }
+    /// Decodes %XX escapes (and `+` as a space in a query); a malformed escape is kept as it
+    /// is (the router then finds nothing). Never longer than its input: an escape is 3 bytes
+    /// for 1, and a byte that is not UTF-8 becomes U+FFFD (3 bytes) only if it came escaped.
+    static func percentDecode(_ text: ArraySlice<UInt8>, plusIsSpace: Bool = false) -> String {
         var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "%"), utf8.count >= 2,
-               let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value); utf8 = utf8.dropFirst(2)
+        bytes.reserveCapacity(text.count)
+        var rest = text
+        while let byte = rest.popFirst() {
+            if byte == UInt8(ascii: "%"), rest.count >= 2, let hi = hexValue(rest[rest.startIndex]),
+               let lo = hexValue(rest[rest.startIndex + 1]) {
+                bytes.append(hi << 4 | lo); rest = rest.dropFirst(2)
             } else {
-                bytes.append(byte)
+                bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import CoordinatorCore
+import Foundation
 import XCTest
 
 final class InviteTests: XCTestCase {
@@ -66,5 +67,38 @@ final class JoinLineTests: XCTestCase {
         ]
         for text in bad { XCTAssertThrowsError(try JoinLine.parse(text), text) }
         XCTAssertThrowsError(try JoinLine.parse("streamr://h/main")) { XCTAssertTrue("\($0)".contains("bad join line")) }
+    }
+
+    /// Found by fuzz/run.sh joinline: a host in brackets could hold anything, `[` and a newline
+    /// included, and then the line written out again did not parse. Hosts are now names and
+    /// addresses only.
+    func testHostsAreNamesOrAddresses() throws {
+        for host in ["[x", "a b", "a'b", "a/b", "a?b", "h\n", "\u{e9}t\u{e9}", "[::1]"] {
+            XCTAssertThrowsError(try JoinLine.parse("streamr://[\(host)]:7443/main?token=t&ca=\(pin)"), host)
+        }
+        XCTAssertThrowsError(try JoinLine.parse("streamr://a/b:7443/main?token=t&ca=\(pin)"))
+        XCTAssertThrowsError(try JoinLine.parse("streamr://a'b:7443/main?token=t&ca=\(pin)"))
+        XCTAssertEqual(try JoinLine.parse("streamr://[fe80::1%eth0]:7443/main?token=t&ca=\(pin)").host, "fe80::1%eth0")
+        XCTAssertEqual(try JoinLine.parse("streamr://[my-host.example]:7443/main?token=t&ca=\(pin)").host, "my-host.example")
+        XCTAssertEqual(try JoinLine.parse("streamr://Host_1.example:7443/main?token=t&ca=\(pin)").host, "Host_1.example")
+    }
+
+    /// Inputs the libFuzzer harness once failed on, spliced into the same slots it uses: a
+    /// line that parses must parse again, to the same value, once written out.
+    func testFuzzCorpus() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        XCTAssertFalse(files.isEmpty)
+        for file in files {
+            let text = String(decoding: try Data(contentsOf: directory.appendingPathComponent(file)), as: UTF8.self)
+            let pin = "sha256:" + String(repeating: "0f", count: 32)
+            for line in [text, "streamr://\(text):7443/main?token=abc&ca=\(pin)", "streamr://[\(text)]:7443/main?token=abc&ca=\(pin)",
+                         "streamr://host.example:\(text)/main?token=abc&ca=\(pin)", "streamr://host.example:7443/\(text)?token=abc&ca=\(pin)",
+                         "streamr://host.example:7443/main?\(text)"] {
+                guard let join = try? JoinLine.parse(line) else { continue }
+                XCTAssertEqual(try JoinLine.parse(join.url), join, file)
+                XCTAssertEqual(try JoinLine.parse(join.commandLine), join, file)
+            }
+        }
     }
 }
