@@ -91,6 +91,21 @@ extension CoordinatorStore {
         return try db.transaction { try ledgerEntries(from: s, to: s, in: $0).first?.entry.transaction }
     }
 
+    /// Earnings neither released nor reversed, earned at or before `beforeMs`: what a release
+    /// round looks at (found by SQL, so the work stays small as the ledger grows).
+    public func unsettledEarnings(earnedBy beforeMs: Int64) throws -> [LedgerTransaction] {
+        try db.transaction { db in
+            try db.query("""
+                SELECT e.sequence FROM ledger_entries e
+                WHERE e.kind = 'earning' AND e.at_ms <= ?
+                  AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.id = 'release:' || e.id)
+                  AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.id = 'reverse:' || e.id)
+                ORDER BY e.sequence
+                """, beforeMs).compactMap { $0.int64("sequence") }
+                .compactMap { try ledgerEntries(from: $0, to: $0, in: db).first?.entry.transaction }
+        }
+    }
+
     /// Transactions whose id starts with `prefix` (e.g. "earn:"), oldest first.
     public func ledgerTransactions(idPrefix prefix: String) throws -> [LedgerTransaction] {
         try db.transaction { db in

@@ -83,10 +83,8 @@ public final class EarningsService: Service, Sendable {
     }
 
     func releaseHeld(nowMs: Int64) throws {
-        let earnings = try store.ledgerTransactions(idPrefix: "earn:")
-        let settled = Set(try store.ledgerTransactions(idPrefix: "release:").compactMap { $0.id.dropFirst("release:".count).description }
-                          + store.ledgerTransactions(idPrefix: "reverse:earn:").compactMap { $0.reverses })
-        let due = try LedgerTransactions.releases(due: earnings, settled: settled, nowMs: nowMs, holdMs: settings.holdMs)
+        let earnings = try store.unsettledEarnings(earnedBy: nowMs - settings.holdMs)
+        let due = try LedgerTransactions.releases(due: earnings, settled: [], nowMs: nowMs, holdMs: settings.holdMs)
         guard !due.isEmpty else { return }
         try store.appendLedger(due)
         logger.info("earnings: \(due.count) earning(s) released to payable after the hold window", metadata: ["event": "earnings_released"])

@@ -15,7 +15,9 @@
       "ack SEQ" or "error CODE: message" per answer, in order; with HOLD_SECONDS set in the
       environment, keeps the connection open that long afterwards (printing pushed errors
       and "closed by peer"); STREAM, VIEWER_URL, VIEWER_PORT, UPLOAD_CAP_BPS and UPLOAD_BPS
-      set the heartbeat's fields
+      set the heartbeat's fields; with HEARTBEAT_EVERY=S it goes on heartbeating every S seconds
+      (seq = the time in ms, as the real agent does) for HOLD_SECONDS, and exits 3 if the
+      connection closes
   node-client.py HOST PORT CA_PEM subscribe CERT KEY STREAM RESUME_AFTER OUT_DIR
       subscribes at the ingest (7444) and checks each chunk's digest and chain (see subscribe())
   node-client.py HOST PORT CA_PEM raw CERT KEY HEX
@@ -170,7 +172,25 @@ def main():
                     print(error_of(answer), flush=True)
                 else:
                     print(f"ack {parse(answer[15][0]).get(1, [0])[0]}", flush=True)
-            hold(tls, buffer, float(os.environ.get("HOLD_SECONDS", "0")))
+            every = float(os.environ.get("HEARTBEAT_EVERY", "0"))
+            # ACK_LOG=FILE: every acknowledged seq, one per line, written once the ack is read.
+            ack_log = open(os.environ["ACK_LOG"], "a") if os.environ.get("ACK_LOG") else None
+            if every > 0:
+                deadline, i = time.time() + float(os.environ.get("HOLD_SECONDS", "0")), len(sys.argv[7:]) + 1
+                while time.time() < deadline:
+                    seq = int(time.time() * 1000)
+                    counters = field(1, stream) + uint(2, 1) + uint(3, seq)
+                    heartbeat = uint(1, seq) + uint(2, seq) + field(3, counters) + uint(4, 1500)
+                    try:
+                        answer, buffer = send_request(tls, i, 14, heartbeat, buffer)
+                    except (SystemExit, OSError, ssl.SSLError):
+                        sys.exit(3)
+                    if ack_log and 15 in answer:
+                        ack_log.write(f"{seq}\n"); ack_log.flush()
+                    i += 1
+                    time.sleep(every)
+            else:
+                hold(tls, buffer, float(os.environ.get("HOLD_SECONDS", "0")))
     elif command == "subscribe":
         subscribe(host, port, ca, sys.argv[5], sys.argv[6], sys.argv[7], int(sys.argv[8]), sys.argv[9])
     elif command == "raw":
