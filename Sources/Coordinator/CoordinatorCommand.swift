@@ -47,8 +47,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let confirmTimeout = try daemon.config.milliseconds("enrollment_confirm_timeout", default: 600_000, range: 10_000...86_400_000)
             let sessions = try NodeSessions(store: store, recorder: HeartbeatRecorder(
                 store: store, heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, retentionMs: retention * 1000))
-            // An ingest unheard of for two heartbeat intervals is taken for dead (it keeps itself alive every 2 s).
-            let liveness = StreamLiveness(silenceLimitMs: 2 * Int64(heartbeatSeconds) * 1000, logger: daemon.logger)
+            // An ingest unheard of for two heartbeat intervals is taken for dead (it keeps itself
+            // alive every second; never less than 5 s, so a keepalive or two may be late).
+            let liveness = StreamLiveness(silenceLimitMs: max(2 * Int64(heartbeatSeconds) * 1000, 5000), logger: daemon.logger)
             var money = EarningsService.Settings()
             money.holdMs = try daemon.config.milliseconds("earnings_hold", default: 24 * 3_600_000, range: 0...(90 * 86_400_000))
             money.closeDelayMs = try daemon.config.milliseconds("period_close_delay", default: 60_000, range: 0...3_600_000)

@@ -14,7 +14,7 @@ public final class CoordinatorLink: Sendable {
     let link: PersistentLink
 
     /// `snapshot` gives what is live now (name → "live" or "reconnecting"), for each sync.
-    public init(socket: String, keepalive: Duration = .seconds(2), logger: Logger,
+    public init(socket: String, keepalive: Duration = .seconds(1), logger: Logger,
                 snapshot: @escaping @Sendable () -> [(String, String)]) {
         self.socket = socket; self.logger = logger
         link = PersistentLink(name: "coordinator link", address: .unix(path: socket), capacity: 1000,

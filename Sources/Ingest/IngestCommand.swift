@@ -51,7 +51,7 @@ public struct IngestCommand: AsyncParsableCommand {
         limits.sealedBytes = 32 << 20
 
         let coordinatorSocket = config.string("coordinator_socket", default: "/run/streamr/control.sock")
-        let keepaliveMs = try config.milliseconds("coordinator_keepalive", default: 2_000, range: 500...60_000)
+        let keepaliveMs = try config.milliseconds("coordinator_keepalive", default: 1_000, range: 200...60_000)
         let authorizer = KeyCheck(socket: coordinatorSocket)
         let streams = IngestStreams(signer: try pki.loadSigningKey(), chunking: Chunker.Configuration(targetDurationMs: Int(chunkMs)),
                                     policy: policy, limits: limits, logger: daemon.logger, authorize: { try await authorizer.check($0) })
