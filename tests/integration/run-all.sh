@@ -54,7 +54,10 @@ for t in "${tests[@]}"; do
         rc=127
     else
         rc=0
-        timeout -k 10 "$timeout_s" bash "$t" >"$log" 2>&1 </dev/null &
+        # A test may ask for more time with a "# timeout: SECONDS" line (the crash test).
+        limit=$(grep -m1 -oE '^# timeout: [0-9]+' "$t" | grep -oE '[0-9]+' || true)
+        [[ -n "$limit" && "$limit" -gt "$timeout_s" ]] || limit=$timeout_s
+        timeout -k 10 "$limit" bash "$t" >"$log" 2>&1 </dev/null &
         child=$!
         wait "$child" || rc=$?
         child=
@@ -68,7 +71,7 @@ for t in "${tests[@]}"; do
         failed=$((failed + 1))
         failed_names+=("$name")
         reason="exit $rc"
-        ((rc == 124 || rc == 137)) && reason="timed out after ${timeout_s}s"
+        ((rc == 124 || rc == 137)) && reason="timed out after ${limit}s"
         echo "FAIL $name (${took}s, $reason)"
         sed 's/^/    /' "$log"
     fi

@@ -8,6 +8,7 @@
 #   stream is live again once the publisher comes back;
 # - a node agent: its node.db passes integrity_check and it is online again, its heartbeats
 #   never refused as replays.
+# timeout: 1200
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
