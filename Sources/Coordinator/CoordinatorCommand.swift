@@ -33,10 +33,10 @@ public struct CoordinatorCommand: AsyncParsableCommand {
 
         public func run() async throws {
             var daemon = try Daemon(name: "streamr-coordinator", role: .coordinator, options: options,
-                                    settings: ["listen_rpc", "listen_http", "control_socket", "database",
+                                    settings: Set(["listen_rpc", "listen_http", "control_socket", "database",
                                                "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
                                                "public_origin_http_port", "public_http_port",
-                                               "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout", "earnings_hold", "period_close_delay"])
+                                               "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout", "earnings_hold", "period_close_delay"]).union(ListenerSettings.keys))
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
@@ -65,9 +65,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
             let httpAddress = try daemon.listenAddress("http", key: "listen_http", default: "0.0.0.0:8000")
-            let rpc = try await daemon.bind(rpcAddress, pipeline: RPCPipeline(tls: tls))
+            let rpc = try await daemon.bind(rpcAddress, pipeline: try ListenerSettings.rpc(daemon.config, tls: tls))
             let control = try await daemon.bind(controlAddress, pipeline: RPCPipeline())
-            let http = try await daemon.bindHTTP(httpAddress)
+            let http = try await daemon.bindHTTP(httpAddress, limits: try ListenerSettings.http(daemon.config))
             if let warning = PublicHost.warning(for: endpoints.host) {
                 daemon.logger.warning("public host: \(warning)", metadata: ["event": "public_host_unreachable"])
             }

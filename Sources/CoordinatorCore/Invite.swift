@@ -49,7 +49,7 @@ public enum InviteRules {
 
     public static func parseUses(_ text: String) throws -> Int64 {
         guard let uses = Int64(text), uses >= 1, uses <= maxUses else {
-            throw InvalidInput("bad number of uses `\(text)`: use a whole number from 1 to \(maxUses)")
+            throw InvalidInput("--uses takes a whole number from 1 to \(maxUses), got `\(text)`")
         }
         return uses
     }

@@ -34,7 +34,7 @@ public struct IngestCommand: AsyncParsableCommand {
         var daemon = try Daemon(name: "streamr-ingest", role: .ingest, options: options,
                                 settings: Set(["listen_rtmp", "listen_subscribe", "listen_http", "coordinator_socket", "validator_socket",
                                            "chunk_duration", "publish_grace", "publisher_timeout", "keep_chunks",
-                                           "coordinator_keepalive"]).union(ViewerSettings.keys))
+                                           "coordinator_keepalive"]).union(ViewerSettings.keys).union(ListenerSettings.keys))
         let config = daemon.config
         let pki = HostPKI(directory: daemon.pkiDirectory)
         let identity = try pki.loadServerIdentity()
@@ -72,8 +72,8 @@ public struct IngestCommand: AsyncParsableCommand {
             daemon.logger.critical("cannot listen on \(rtmpAddress): \(error)", metadata: ["event": "listen_failed"])
             throw error
         }
-        let http = try await daemon.bindHTTP(httpAddress, limits: try ViewerSettings.httpLimits(config))
-        let subscribe = try await daemon.bind(subscribeAddress, pipeline: RPCPipeline(tls: tls))
+        let http = try await daemon.bindHTTP(httpAddress, limits: try ListenerSettings.http(config, viewerQueueBytes: rtmpLimits.viewers.queueBytes))
+        let subscribe = try await daemon.bind(subscribeAddress, pipeline: try ListenerSettings.rpc(config, tls: tls))
         let base = BaseHandler(daemon: daemon, listening: [rtmp, http, subscribe]) {
             let v = validator.counts
             return [StatusItem("live_streams", integer: streams.liveCount), StatusItem("viewers", integer: streams.viewerCount),

@@ -39,7 +39,7 @@ public struct NodeCommand: AsyncParsableCommand {
         public func run() async throws {
             var daemon = try Daemon(name: "streamr-node", role: .node, options: options,
                                     settings: Set(["control_socket", "listen_http", "listen_rtmp", "public_url", "upload_cap",
-                                                   "keep_chunks"]).union(ViewerSettings.keys),
+                                                   "keep_chunks"]).union(ViewerSettings.keys).union(ListenerSettings.keys),
                                     defaultStateDirectory: "/var/lib/streamr-node")
             let config = daemon.config
             let control = try await daemon.bind(
@@ -74,7 +74,7 @@ public struct NodeCommand: AsyncParsableCommand {
             let viewerLimits = try ViewerSettings.limits(config)
             let httpAddress = try daemon.listenAddress("http", key: "listen_http", default: "0.0.0.0:8935")
             let rtmpAddress = try daemon.listenAddress("rtmp", key: "listen_rtmp", default: "0.0.0.0:1935")
-            let http = try await daemon.bindHTTP(httpAddress, limits: try ViewerSettings.httpLimits(config))
+            let http = try await daemon.bindHTTP(httpAddress, limits: try ListenerSettings.http(config, viewerQueueBytes: viewerLimits.queueBytes))
             let viewers = ViewerService(relays: relays, port: http.localAddress?.port ?? 8935,
                                         publicURL: config.string("public_url", default: ""),
                                         uploadCapBps: try Self.uploadCap(config), viewerLimits: viewerLimits,

@@ -86,8 +86,8 @@ public struct NodeFiles: Sendable {
     public func load() throws -> Loaded? {
         guard isJoined else { return nil }
         let read = { (path: String) throws -> String in
-            do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw NodeSetupError("cannot read \(path): \(error); join again")
+            do { return try TextFile.read(path) } catch {
+                throw NodeSetupError("\(error); join again")
             }
         }
         let identity = try NodeIdentity.parse(try read(identityPath))

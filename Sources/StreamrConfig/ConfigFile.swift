@@ -118,6 +118,8 @@ public struct ConfigFile: Sendable, Equatable {
     }
 
     public func line(of key: String) -> Int? { entries[key]?.line }
+    /// The keys that are set (in the file or with --set).
+    public var keys: [String] { entries.keys.sorted() }
 }
 
 public struct ConfigError: Error, Equatable, CustomStringConvertible {

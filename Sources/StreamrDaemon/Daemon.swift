@@ -48,6 +48,7 @@ public struct Daemon: Sendable {
             if Logger.Level(rawValue: configured) == nil {
                 throw config.error("log_level", "`log_level` must be one of trace, debug, info, notice, warning, error, critical, got `\(configured)`")
             }
+            try Self.checkListeners(config)
         } catch {
             // On stderr, ArgumentParser prints the error itself; the journal needs its own entry.
             if StreamrLogging.destination() == .journal {
@@ -55,6 +56,19 @@ public struct Daemon: Sendable {
             }
             throw error
         }
+    }
+
+    /// Listen addresses and listener limits are checked before anything is loaded, so a typo
+    /// is reported as itself and not as whatever would have failed first (a missing CA).
+    private static func checkListeners(_ config: ConfigFile) throws {
+        for key in config.keys where key.hasPrefix("listen_") {
+            let text = config.string(key, default: "")
+            guard text.hasPrefix("/") || HostPort.parse(text) != nil else {
+                throw config.error(key, "`\(key)` must be host:port (port 0-65535) or an absolute socket path, got `\(text)`")
+            }
+        }
+        _ = try ListenerSettings.http(config)
+        _ = try ListenerSettings.rpc(config, tls: nil)
     }
 
     private let defaultStateDirectory: String

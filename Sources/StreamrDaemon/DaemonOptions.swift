@@ -33,8 +33,8 @@ public struct DaemonOptions: ParsableArguments {
         var file: ConfigFile
         if FileManager.default.fileExists(atPath: path) {
             let text: String
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw ConfigError(source: path, line: 0, message: "cannot read: \(error)")
+            do { text = try TextFile.read(path) } catch {
+                throw ConfigError(source: path, line: 0, message: "cannot read: \(error.reason)")
             }
             file = try ConfigFile.parse(text, source: path)
         } else if config != nil {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import StreamrConfig
 import StreamrTLS
 
 /// The host's CA and the server certificate its daemons present, as files:
@@ -73,8 +74,8 @@ public struct HostPKI: Sendable {
     public func caPin() throws -> String { "sha256:" + SHA256Digest.hex(try loadCA().publicKeySHA256) }
 
     private func read(_ path: String) throws -> String {
-        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw PKIError("cannot read \(path): \(error) (create the host CA with `streamr-coordinator init-pki`)")
+        do { return try TextFile.read(path) } catch {
+            throw PKIError("\(error) (create the host CA with `streamr-coordinator init-pki`)")
         }
     }
 }

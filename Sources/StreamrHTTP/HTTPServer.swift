@@ -37,11 +37,11 @@ public final class HTTPServer: ListeningServer {
             channel.eventLoop.makeCompletedFuture {
                 let remote = channel.remoteAddress
                 guard perAddress.acquire(remote) else {
-                    // Told in plain bytes: no HTTP handlers are set up for a connection refused.
-                    let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 10\r\n"
-                        + "Connection: close\r\nContent-Length: 50\r\n\r\ntoo many connections from your address; try later\n"
-                    channel.writeAndFlush(ByteBuffer(string: text)).whenComplete { _ in channel.close(promise: nil) }
-                    throw ConnectionRefused()
+                    // Told in plain bytes by a handler in front of the HTTP ones, once the channel
+                    // is active (a write from the initializer would go nowhere).
+                    try channel.pipeline.syncOperations.addHandler(RefusingHandler())
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                    return try Connection(wrappingChannelSynchronously: channel)
                 }
                 channel.closeFuture.whenComplete { _ in perAddress.release(remote) }
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -161,7 +161,27 @@ public struct HTTPLimits: Sendable {
     }
 }
 
-struct ConnectionRefused: Error {}
+/// A connection over the per-address cap: 503 in plain bytes, then closed; nothing it sends
+/// is read.
+final class RefusingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private static let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 10\r\n"
+        + "Connection: close\r\nContent-Length: 50\r\n\r\ntoo many connections from your address; try later\n"
+
+    func handlerAdded(context: ChannelHandlerContext) { if context.channel.isActive { refuse(context) } }
+    func channelActive(context: ChannelHandlerContext) { refuse(context) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private var done = false
+    private func refuse(_ context: ChannelHandlerContext) {
+        guard !done else { return }
+        done = true
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(ByteBuffer(string: Self.text))).whenComplete { _ in channel.close(promise: nil) }
+    }
+}
+
+@available(*, unavailable) extension RefusingHandler: Sendable {}
 
 /// Deadlines for a client that is slow to ask: a request head must be complete within
 /// `requestHeadTimeoutMs` of the connection opening (or of the last response ending), and
@@ -201,10 +221,24 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
+    /// Past the head deadline the connection just closes (nothing was asked); past the body
+    /// deadline the client is told 408 first, unless a response is still being written.
     private func arm(_ context: ChannelHandlerContext, ms: Int64, what: String) {
         deadline?.cancel()
         let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: .milliseconds(ms)) { channel.close(promise: nil) }
+        let answer = what == "request body"
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(ms)) {
+            let (this, context) = bound.value
+            guard answer, this.responding == 0 else { channel.close(promise: nil); return }
+            let body = ByteBuffer(string: "request body not complete in time\n")
+            let headers = HTTPHeaders([("Server", "streamr"), ("Content-Type", "text/plain"), ("Connection", "close"),
+                                       ("Content-Length", "\(body.readableBytes)")])
+            context.write(this.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .requestTimeout, headers: headers))),
+                          promise: nil)
+            context.write(this.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            context.writeAndFlush(this.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 }
 

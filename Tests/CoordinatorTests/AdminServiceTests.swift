@@ -94,7 +94,7 @@ final class AdminServiceTests: TempDatabaseTestCase {
 
         assertError("invite create", [("stream", "nope")], code: .notFound, "unknown stream `nope`")
         assertError("invite create", [("stream", "main"), ("uses", "0")], code: .invalidArgument,
-                    "bad number of uses `0`: use a whole number from 1 to 10000")
+                    "--uses takes a whole number from 1 to 10000, got `0`")
         assertError("invite revoke", [("id", "42")], code: .notFound, "unknown invite 42")
         assertError("invite revoke", [("id", "x")], code: .invalidArgument, "bad invite id `x`: use the number from `invite list`")
     }
