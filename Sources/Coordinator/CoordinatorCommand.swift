@@ -95,8 +95,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         private func openStore(_ daemon: Daemon) throws -> CoordinatorStore {
             let path = daemon.config.string("database", default: daemon.stateDirectory + "/coordinator.db")
             do {
-                try FileManager.default.createDirectory(atPath: TextFormat.directory(of: path),
-                                                        withIntermediateDirectories: true)
+                try TextFile.makeDirectories(TextFormat.directory(of: path))
                 let store = try CoordinatorStore(path: path)
                 // Sessions a crashed run left open end at their last heartbeat.
                 try store.endOpenSessions()

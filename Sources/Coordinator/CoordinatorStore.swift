@@ -166,7 +166,7 @@ public final class CoordinatorStore: Sendable {
         try db.query("SELECT node_id FROM nodes WHERE pending = 1 AND enrolled_at < ?", before).compactMap { $0.string("node_id") }
     }
 
-    /// An online, consistent copy of the database (VACUUM INTO `destination`).
+    /// An online, consistent copy of the database (SQLite's backup API) at `destination`.
     public func backup(to destination: String) throws { try db.backup(to: destination) }
 
     /// Enrolled nodes (a join still being confirmed only with `includingPending`).

@@ -12,7 +12,7 @@ struct BackupCommand: AsyncParsableCommand {
         abstract: "Copy the daemon's database to FILE while it runs (an online, consistent copy).",
         discussion: """
         On a host this is the coordinator's database (streams, keys, nodes, sessions, checks, the \
-        ledger); on a friend's machine the node agent's. The copy is made with SQLite's VACUUM INTO \
+        ledger); on a friend's machine the node agent's. The copy is made with SQLite's backup API \
         from a read-only connection, so the daemon goes on serving, and is checked (quick_check) \
         before this command says it is done. Needs read access to the database (run as root). \
         Restore: stop the service, replace the database with the copy (owner streamr, mode 0600), \

@@ -99,8 +99,7 @@ public struct NodeFiles: Sendable {
     /// Writes everything, the key first and private; `owner` (the service user) gets the files.
     func save(_ identity: NodeIdentity, key: PrivateKey, certificate: Certificate, ca: Certificate, signingKey: PublicKey?,
               owner: (uid_t, gid_t)?) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o750])
+        try TextFile.makeDirectories(directory, mode: 0o750)
         try write(try key.pemString(), to: keyPath, mode: 0o600, owner: owner)
         try write(certificate.pemString(), to: certificatePath, mode: 0o644, owner: owner)
         try write(ca.pemString(), to: caPath, mode: 0o644, owner: owner)
@@ -160,12 +159,7 @@ public struct NodeFiles: Sendable {
     /// Checks, before anything is enrolled, that the directory can hold the node's files: it
     /// exists or can be made, a file can be written, synced and removed in it, and it has room.
     func checkWritable() throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o750])
-        } catch {
-            throw NodeSetupError("cannot create \(directory): \(error)")
-        }
+        do { try TextFile.makeDirectories(directory, mode: 0o750) } catch { throw NodeSetupError("\(error)") }
         let probe = directory + "/.join-check"
         try write(String(repeating: "streamr join check\n", count: 512), to: probe, mode: 0o600, owner: nil)
         unlink(probe)

@@ -89,8 +89,7 @@ public struct Daemon: Sendable {
     /// Binds an RPC listener; a configured Unix socket gets its directory and mode 0660, group `streamr`.
     public func bind(_ address: ListenAddress, pipeline: RPCPipeline) async throws -> RPCServer {
         if case .unix(let path) = address {
-            try FileManager.default.createDirectory(atPath: TextFormat.directory(of: path),
-                                                    withIntermediateDirectories: true)
+            try TextFile.makeDirectories(TextFormat.directory(of: path))
         }
         let server: RPCServer
         do {

@@ -31,8 +31,7 @@ public struct HostPKI: Sendable {
             }
             return false
         }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o750])
+        try TextFile.makeDirectories(directory, mode: 0o750)
         let ca = try CertificateAuthority.create()
         let serverKey = try PrivateKey.generate()
         let server = try ca.issueServerCertificate(key: serverKey, commonName: hostnames.first ?? "streamr-host",

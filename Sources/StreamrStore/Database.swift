@@ -65,12 +65,31 @@ public final class Database: @unchecked Sendable {
         if !problems.isEmpty { throw StoreError.damaged(path: path, problems: problems) }
     }
 
-    /// An online, consistent copy of the whole database in one file (`VACUUM INTO`): readers
-    /// and the writer go on meanwhile. `destination` must not exist.
+    /// An online, consistent copy of the whole database in one new file, with SQLite's backup
+    /// API: one step under a read lock, so it works from a read-only connection and, in WAL
+    /// mode, the writer goes on meanwhile. `destination` must not exist.
     public func backup(to destination: String) throws {
         try withLock {
-            let statement = try Statement(database: self, sql: "VACUUM INTO ?")
-            _ = try statement.run(arguments: [destination])
+            var target: OpaquePointer?
+            let rc = sqlite3_open_v2(destination, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil)
+            defer { sqlite3_close_v2(target) }
+            guard rc == SQLITE_OK, let target else {
+                var error = SQLiteError.from(target, code: rc, sql: nil)
+                error.message += " (path: \(destination))"
+                throw error
+            }
+            guard let backup = sqlite3_backup_init(target, "main", connection, "main") else {
+                throw SQLiteError.from(target, code: sqlite3_errcode(target), sql: "backup")
+            }
+            var step = SQLITE_OK
+            // A writer's lock is waited for, a bounded number of times (about 10 s).
+            for _ in 0..<200 {
+                step = sqlite3_backup_step(backup, -1)
+                guard step == SQLITE_BUSY || step == SQLITE_LOCKED else { break }
+                sqlite3_sleep(50)
+            }
+            sqlite3_backup_finish(backup)
+            guard step == SQLITE_DONE else { throw SQLiteError.from(target, code: step, sql: "backup") }
         }
     }
 

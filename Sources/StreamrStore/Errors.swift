@@ -78,7 +78,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "the database \(path) is damaged (SQLite's quick_check: \(problems.prefix(3).joined(separator: "; "))"
                 + (problems.count > 3 ? "; and \(problems.count - 3) more" : "")
                 + "). Stop the service, keep the damaged file for a look (mv \(path) \(path).damaged), and restore the last backup"
-                + " (`streamrctl backup FILE` makes one; see \"Backup and restore\" in README.Debian), or remove it to start empty."
+                + " (`streamrctl backup FILE` makes one; see \"Backup and restore\" in README.Debian), Removing it starts empty, losing what it held (streams, nodes, the ledger)."
         case let .walUnavailable(path, journalMode):
             return "could not enable WAL for \(path): journal_mode is \(journalMode)"
         }

@@ -39,6 +39,40 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try db.queryOne("PRAGMA busy_timeout")?.int(0), 5000)
     }
 
+    /// `streamrctl backup`: from a read-only connection while the writer holds its own open
+    /// and keeps writing; the copy has every committed row and passes quick_check.
+    func testBackupFromReadOnlyConnectionWhileWriterIsOpen() throws {
+        let writer = try Database(path: dbPath(), migrations: Self.itemsSchema)
+        for n in 0..<500 { try writer.run("INSERT INTO items(task, n) VALUES (?, ?)", 1, n) }
+        let reader = try Database(path: dbPath(), readOnly: true)
+        try reader.backup(to: dbPath("copy.db"))
+        try writer.run("INSERT INTO items(task, n) VALUES (?, ?)", 2, 500)
+        let copy = try Database(path: dbPath("copy.db"), readOnly: true)
+        try copy.verifyIntegrity()
+        XCTAssertEqual(try copy.queryOne("SELECT count(*) AS c FROM items")?.int("c"), 500)
+        XCTAssertEqual(try writer.queryOne("SELECT count(*) AS c FROM items")?.int("c"), 501)
+    }
+
+    /// Junk over a page of the file is found before anything writes on it.
+    func testDamagedFileIsRefusedAtOpenWithTheWayBack() throws {
+        do {
+            let db = try Database(path: dbPath(), migrations: Self.itemsSchema)
+            for n in 0..<2000 { try db.run("INSERT INTO items(task, n) VALUES (?, ?)", n, n) }
+            try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: dbPath()))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size / 2 / 4096 * 4096)
+        handle.write(Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }))
+        try handle.close()
+        XCTAssertThrowsError(try Database(path: dbPath(), migrations: Self.itemsSchema, checkIntegrity: true)) { error in
+            guard case StoreError.damaged(let path, let problems) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, dbPath())
+            XCTAssertFalse(problems.isEmpty)
+            XCTAssertTrue("\(error)".contains("restore the last backup"), "\(error)")
+        }
+    }
+
     func testInMemoryDatabaseWorks() throws {
         let db = try Database(path: ":memory:", migrations: Self.itemsSchema)
         try db.run("INSERT INTO items(task, n) VALUES (?, ?)", 1, 2)

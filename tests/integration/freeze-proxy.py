@@ -5,10 +5,16 @@ bytes either way, and no FIN or RST.
   freeze-proxy.py LISTEN_PORT TARGET_HOST TARGET_PORT
       forwards every connection to the target; on SIGUSR1 stops moving bytes (the sockets stay
       open); on SIGUSR2 moves them again. Prints "listening", "frozen", "thawed".
+  freeze-proxy.py LISTEN_PORT TARGET_HOST TARGET_PORT --first-only
+      forwards the first connection only; later ones are accepted and held silent (a network
+      that dies between two steps of a protocol). Prints "held" for each.
 """
 import select, signal, socket, sys
 
 listen_port, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+first_only = "--first-only" in sys.argv[4:]
+accepted = 0
+held = []
 frozen = False
 
 def freeze(*_):
@@ -38,6 +44,11 @@ while True:
     for s in ready:
         if s is server:
             client, _ = server.accept()
+            accepted += 1
+            if first_only and accepted > 1:
+                held.append(client)
+                print("held", flush=True)
+                continue
             upstream = socket.create_connection((host, port))
             pairs[client], pairs[upstream] = upstream, client
             continue
