@@ -200,12 +200,11 @@ bump_deb() { # IN OUTDIR NEWVERSION
 }
 
 # Downloads the dependencies of the .debs into the root's apt cache (host
-# network), so that the install in the booted, network-less container is the
-# real `apt install ./x.deb` with dependencies from Debian.
+# network, through the cache shared between runs), so that the install in the booted,
+# network-less container is the real `apt install ./x.deb` with dependencies from Debian.
 predownload() { # NAME DEBS...
     local name=$1; shift
-    run_in_root "${ROOT_OF[$name]}" /bin/sh -c "apt-get -q update && apt-get install -y -q --download-only $*" \
-        >"$WORK/$name.download.log" 2>&1 || { tail -n 20 "$WORK/$name.download.log"; return 1; }
+    predownload_into "${ROOT_OF[$name]}" "$WORK/$name.download.log" "$@"
 }
 
 apt_install_logged() { # LOG DEBS...: apt_install, its output also kept in LOG inside the container

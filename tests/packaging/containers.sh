@@ -63,6 +63,38 @@ prepare_base() {
     flock -u 9; exec 9>&-
 }
 
+# Debian packages the containers need, kept between runs in $CACHE/apt (lists/ and
+# archives/): a run downloads only what is new, and asks the mirror for new package lists at
+# most every 12 hours (or when a download fails because the lists went stale).
+APT_CACHE=$CACHE/apt
+apt_lists_fresh() { [ -f "$APT_CACHE/lists.stamp" ] && [ $(($(date +%s) - $(stat -c %Y "$APT_CACHE/lists.stamp"))) -lt 43200 ]; }
+# predownload_into ROOT LOG DEBS...: puts into ROOT's apt lists and archives what installing
+# DEBS (paths inside ROOT) needs, so that `apt install` works later without a network.
+predownload_into() {
+    local root=$1 log=$2 rc; shift 2
+    local binds=(--bind="$APT_CACHE/archives:/var/cache/apt/archives" --bind="$APT_CACHE/lists:/var/lib/apt/lists")
+    exec 8>"$CACHE/.apt.lock"
+    timeout 900 flock 8 || { echo "timed out waiting for $CACHE/.apt.lock"; return 1; }
+    mkdir -p "$APT_CACHE/archives/partial" "$APT_CACHE/lists/partial"
+    rc=0
+    if ! apt_lists_fresh; then
+        run_in_root "$root" "${binds[@]}" apt-get -q update >>"$log" 2>&1 && touch "$APT_CACHE/lists.stamp" || rc=1
+    fi
+    if [ $rc = 0 ] && ! run_in_root "$root" "${binds[@]}" apt-get install -y -q --download-only "$@" >>"$log" 2>&1; then
+        # Stale lists (a package moved on at the mirror): once more with fresh ones.
+        run_in_root "$root" "${binds[@]}" apt-get -q update >>"$log" 2>&1 && touch "$APT_CACHE/lists.stamp" &&
+            run_in_root "$root" "${binds[@]}" apt-get install -y -q --download-only "$@" >>"$log" 2>&1 || rc=1
+    fi
+    # Old versions the mirror no longer has go; the root gets the lists and the archives.
+    [ $rc = 0 ] && run_in_root "$root" "${binds[@]}" apt-get -q autoclean >>"$log" 2>&1
+    if [ $rc = 0 ]; then
+        cp -a "$APT_CACHE/lists/." "$root/var/lib/apt/lists/" && rm -f "$root/var/lib/apt/lists/lock" &&
+            find "$APT_CACHE/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$root/var/cache/apt/archives/" {} + || rc=1
+    fi
+    flock -u 8; exec 8>&-
+    [ $rc = 0 ] || { tail -n 20 "$log"; return 1; }
+}
+
 # ---------------------------------------------------------------- containers
 # Non-booted command in a root (host network: reaches the Debian mirror).
 run_in_root() {
