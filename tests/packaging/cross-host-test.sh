@@ -172,6 +172,12 @@ watch_answers() { # STATUS: /watch/main answers STATUS
     local out; out=$(watch_targets 1)
     case $out in "$1 "*) ;; *) echo "answer: $out"; return 1 ;; esac
 }
+journal_has() { # NAME JOURNALCTL-MATCHES...: the container's journal has such an entry
+    local name=$1 out; shift
+    out=$(ctn "$name" journalctl --no-pager -o cat "$@")
+    [ -n "$out" ] || { echo "no journal entry for: $*"; return 1; }
+    printf '%s\n' "$out" | tail -n 2
+}
 tcp_listening_in() { # NAME PORT
     ctn "$1" awk -v p="$(printf '%04X' "$2")" 'FNR > 1 { split($2, a, ":"); if (a[2] == p && $4 == "0A") f = 1 } END { exit !f }' \
         /proc/net/tcp /proc/net/tcp6
@@ -321,6 +327,8 @@ for name in friend1 friend2; do
 done
 check "host: both nodes online" wait_for 60 nodes_online_is 2
 check "host: node list --json is typed (online and paused booleans, viewers a number, enrolled a time)" nodes_typed
+check "friend1: the join is in the journal (journalctl -t streamr-node STREAMR_EVENT=joined)" \
+    journal_has friend1 -t streamr-node STREAMR_EVENT=joined
 check "friend1: streamrctl status shows the coordinator connection" \
     ctn friend1 /bin/sh -c 'streamrctl status | grep -q "^coordinator: *connected"'
 
@@ -340,6 +348,7 @@ check "friend1: streamrctl pause" ctn friend1 /bin/sh -c 'streamrctl pause | gre
 check "host: node list shows Friend One paused" wait_for 30 node_paused_is "Friend One" true
 check "/watch never sends viewers to the paused friend1 (24 requests, all to friend2)" only_to "${ADDR_OF[friend2]}"
 check "friend1: streamrctl status says paused" ctn friend1 /bin/sh -c 'streamrctl status | grep -q "^paused: *true"'
+check "friend1: journalctl -u streamr-node STREAMR_EVENT=paused" journal_has friend1 -u streamr-node STREAMR_EVENT=paused
 check "friend1: streamrctl resume" ctn friend1 /bin/sh -c 'streamrctl resume | grep -q "^resumed"'
 check "host: node list shows Friend One not paused" wait_for 30 node_paused_is "Friend One" false
 check "/watch sends viewers to friend1 again" wait_for 60 sees_nodes "${ADDR_OF[friend1]}" "${ADDR_OF[friend2]}"
@@ -382,6 +391,8 @@ check "host: stream main offline after the reboot (no ghost live stream)" wait_f
 check "/watch answers 503 while the stream is offline" watch_answers 503
 start_publisher "$KEY"
 check "host: stream main live again once the publisher is back" wait_for 40 stream_is live
+check "host: journalctl -u streamr-ingest STREAMR_EVENT=publish_started since the reboot" \
+    journal_has host -b -u streamr-ingest STREAMR_EVENT=publish_started
 check "host: both nodes online again" wait_for 90 nodes_online_is 2
 check "/watch sends viewers to both nodes again" wait_for 60 sees_nodes "${ADDR_OF[friend1]}" "${ADDR_OF[friend2]}"
 check "a viewer through /watch decodes after the reboot" decodes "http://$HOST_IP:8000/watch/main"
