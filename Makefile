@@ -75,13 +75,16 @@ deb-clean:
 	debian/rules clean
 	rm -rf .build-deb out
 
-# lintian (errors fail), library dependencies, then a booted Debian 12 container (root):
+# lintian (errors fail), library dependencies, then booted Debian 12 containers (root):
 # install, sockets, activation, streamrctl, journal, restart, hardening scores,
-# upgrade, remove, purge. The debootstrapped root is cached in .build-container/.
+# upgrade, remove, purge; then one host and two friends on a bridged test network, end
+# to end (join, publish, /watch, pause, stop, a host reboot). The debootstrapped root is
+# cached in .build-container/.
 package-test: deb
 	tests/packaging/lintian.sh
 	tests/packaging/check-depends.sh
 	tests/packaging/container-test.sh
+	tests/packaging/cross-host-test.sh
 
 test: build proto-check unit-test integration-test fuzz-smoke package-test
 

@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "streamr-validator", targets: ["streamr-validator"]),
         .executable(name: "streamr-node", targets: ["streamr-node"]),
         .executable(name: "streamrctl", targets: ["streamrctl"]),
+        // The three host daemons in one binary, dispatching on its name (what streamr-host ships).
+        .executable(name: "streamr-host", targets: ["streamr-host"]),
         .executable(name: "streamr-bench", targets: ["streamr-bench"]),
         .executable(name: "streamr-sim", targets: ["streamr-sim"]),
     ],
@@ -122,6 +124,7 @@ let package = Package(
         .executableTarget(name: "streamr-validator", dependencies: ["Validator", "StreamrDaemon"]),
         .executableTarget(name: "streamr-node", dependencies: ["NodeAgent", "StreamrDaemon"]),
         .executableTarget(name: "streamrctl", dependencies: ["Ctl", "StreamrDaemon"]),
+        .executableTarget(name: "streamr-host", dependencies: ["Ingest", "Coordinator", "Validator", "StreamrDaemon", "StreamrConfig"]),
         .executableTarget(name: "streamr-bench", dependencies: [
             "StreamrRPC", "StreamrTLS", "StreamrWire",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

@@ -90,6 +90,7 @@ extension AdminService {
                                        "bytes_served"],
                              rows: rows,
                              message: "verified uptime over the last \(Period.format(window))"
-                                 + (stream.map { " for stream `\($0.name)`" } ?? "") + " (heartbeats; spot checks refine it later)")
+                                 + (stream.map { " for stream `\($0.name)`" } ?? "") + " (heartbeats; spot checks refine it later)",
+                             types: [.integer, .text, .text, .text, .text, .integer, .number, .integer])
     }
 }

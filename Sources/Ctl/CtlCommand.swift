@@ -45,6 +45,8 @@ public struct ConnectionOptions: ParsableArguments {
         if let socket { return socket }
         if FileManager.default.fileExists(atPath: Self.hostSocket) { return Self.hostSocket }
         if FileManager.default.fileExists(atPath: Self.nodeSocket) { return Self.nodeSocket }
+        // Neither is listening: a friend's machine (streamr-node installed, not streamr-host) means the agent.
+        if NoDaemon.installed(NoDaemon.nodeBinary) && !NoDaemon.installed(NoDaemon.hostBinary) { return Self.nodeSocket }
         return Self.hostSocket
     }
 
@@ -52,7 +54,7 @@ public struct ConnectionOptions: ParsableArguments {
     public func call(_ body: Envelope.Body) async throws -> Envelope.Body {
         let path = socketPath
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CtlError.unavailable("no Streamr daemon is running here (no socket at \(path)); start it with `systemctl start streamr.target` or `systemctl start streamr-node`")
+            throw CtlError.unavailable(NoDaemon.message(path: path, explicit: socket != nil))
         }
         do {
             return try await RPCClient.withConnection(to: .unix(path: path), pipeline: RPCPipeline()) { connection in
@@ -63,11 +65,48 @@ public struct ConnectionOptions: ParsableArguments {
             throw CtlError.refused(error.message)
         } catch let error as IOError where error.errnoCode == EACCES {
             throw CtlError.permissionDenied("permission denied on \(path): run as root or as a member of the `streamr` group")
+        } catch let error as IOError where error.errnoCode == ECONNREFUSED || error.errnoCode == ENOENT {
+            // A socket file nobody listens on (the unit stopped as we connected).
+            throw CtlError.unavailable(NoDaemon.message(path: path, explicit: socket != nil))
         } catch let error as CtlError {
             throw error
         } catch {
             throw CtlError.unavailable("cannot reach the daemon at \(path): \(error)")
         }
+    }
+}
+
+/// What to say when no daemon listens at a control socket, by what is installed here: on a
+/// friend's machine the agent is stopped (its socket stops with it) or has not joined yet; on a
+/// host the sockets of streamr.target are stopped.
+public enum NoDaemon {
+    public static let nodeBinary = "/usr/sbin/streamr-node"
+    public static let hostBinary = "/usr/sbin/streamr-coordinator"
+    public static let nodeState = "/var/lib/streamr-node"
+    public static let nodeIdentity = "/var/lib/streamr-node/identity.conf"
+
+    static func installed(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
+    public static func message(path: String, explicit: Bool) -> String {
+        message(path: path, explicit: explicit, hostInstalled: installed(hostBinary), nodeInstalled: installed(nodeBinary),
+                nodeJoined: access(nodeState, R_OK | X_OK) == 0 ? access(nodeIdentity, F_OK) == 0 : nil)
+    }
+
+    /// `nodeJoined`: nil when the state directory cannot be read (not root, not in group streamr).
+    public static func message(path: String, explicit: Bool, hostInstalled: Bool, nodeInstalled: Bool, nodeJoined: Bool?) -> String {
+        if path == ConnectionOptions.nodeSocket && nodeInstalled {
+            if nodeJoined == false {
+                return "streamr-node has not joined a host yet: run the line the host gave you "
+                    + "(`streamr-node join 'streamr://...'`, from their `streamrctl invite create`), then `systemctl enable --now streamr-node`"
+            }
+            return "streamr-node is stopped: `systemctl start streamr-node`"
+        }
+        if path == ConnectionOptions.hostSocket && hostInstalled {
+            return "the Streamr host is stopped (nothing listens on \(path)): `systemctl start streamr.target`"
+        }
+        if explicit { return "no Streamr daemon listens on \(path)" }
+        return "no Streamr daemon is running here (no socket at \(path)); on a host: `systemctl start streamr.target`, "
+            + "on a friend's machine: `systemctl start streamr-node`"
     }
 }
 

@@ -17,7 +17,7 @@ public struct BaseHandler: Sendable {
         role = daemon.role
         let d = daemon
         uptime = { d.uptimeSeconds }
-        let fixed = [StatusItem("pid", "\(getpid())"),
+        let fixed = [StatusItem("pid", integer: getpid()),
                      StatusItem("listening", listening.map(\.displayAddress).joined(separator: ", "))]
         self.statusItems = { fixed + (await statusItems()) }
     }

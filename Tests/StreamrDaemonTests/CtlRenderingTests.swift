@@ -25,3 +25,22 @@ final class CtlRenderingTests: XCTestCase {
         XCTAssertTrue(StatusView.render(status, json: false).contains("viewers:"))
     }
 }
+
+final class NoDaemonMessageTests: XCTestCase {
+    func testFriendsMachineSaysStoppedOrNotJoined() {
+        let node = ConnectionOptions.nodeSocket
+        XCTAssertEqual(NoDaemon.message(path: node, explicit: false, hostInstalled: false, nodeInstalled: true, nodeJoined: true),
+                       "streamr-node is stopped: `systemctl start streamr-node`")
+        XCTAssertEqual(NoDaemon.message(path: node, explicit: false, hostInstalled: false, nodeInstalled: true, nodeJoined: nil),
+                       "streamr-node is stopped: `systemctl start streamr-node`")
+        XCTAssertTrue(NoDaemon.message(path: node, explicit: false, hostInstalled: false, nodeInstalled: true, nodeJoined: false)
+            .hasPrefix("streamr-node has not joined a host yet"))
+    }
+
+    func testHostAndElsewhere() {
+        XCTAssertTrue(NoDaemon.message(path: ConnectionOptions.hostSocket, explicit: false, hostInstalled: true, nodeInstalled: false, nodeJoined: nil)
+            .contains("systemctl start streamr.target"))
+        XCTAssertEqual(NoDaemon.message(path: "/tmp/x.sock", explicit: true, hostInstalled: false, nodeInstalled: false, nodeJoined: nil),
+                       "no Streamr daemon listens on /tmp/x.sock")
+    }
+}

@@ -37,30 +37,8 @@ T0=$SECONDS
 STAGE_T=$SECONDS
 CURRENT=""          # scenario being run (for diagnostics)
 DIAGNOSED=""
-declare -A NSPAWN_PID=() INIT_PID=() ROOT_OF=()
-
-log() { printf '%s\n' "$*"; }
-pass() { PASSED=$((PASSED + 1)); printf 'PASS: %s\n' "$*"; }
-fail() {
-    FAILED=$((FAILED + 1)); printf 'FAIL: %s\n' "$*"
-    [ -n "$CURRENT" ] && diagnose "$CURRENT"
-}
-stage() {
-    local now=$SECONDS
-    [ -n "${STAGE_NAME:-}" ] && log "== ${STAGE_NAME}: $((now - STAGE_T))s"
-    STAGE_NAME=$1; STAGE_T=$now
-    log ""; log "== $1"
-}
-# check NAME COMMAND...: PASS when COMMAND succeeds (its output is shown on failure).
-check() {
-    local name=$1 output rc; shift
-    output=$("$@" 2>&1); rc=$?
-    if [ $rc -eq 0 ]; then pass "$name"; return 0; fi
-    [ -n "$output" ] && printf '%s\n' "$output" | tail -n 20 | sed 's/^/    | /'
-    fail "$name"
-    return 1
-}
-die() { log "FATAL: $*"; FAILED=$((FAILED + 1)); exit 1; }
+. "$REPO/tests/packaging/containers.sh"
+on_fail() { [ -n "$CURRENT" ] && diagnose "$CURRENT"; }
 
 if [ "$(id -u)" != 0 ]; then echo "container-test: must run as root" >&2; exit 2; fi
 for tool in debootstrap systemd-nspawn nsenter dpkg-deb flock; do
@@ -80,23 +58,6 @@ mkdir -p "$CACHE"
 WORK=$(mktemp -d "$CACHE/run.XXXXXX")
 
 # ---------------------------------------------------------------- cleanup
-stop_container() {
-    local name=$1 nspawn=${NSPAWN_PID[$1]:-} init=${INIT_PID[$1]:-} i t=$SECONDS
-    if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
-        if [ -n "$init" ] && kill -0 "$init" 2>/dev/null; then
-            timeout 15 nsenter -t "$init" -a systemctl poweroff --no-block >/dev/null 2>&1 || true
-        fi
-        for i in $(seq 1 40); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.5; done
-        if kill -0 "$nspawn" 2>/dev/null; then
-            kill -TERM "$nspawn" 2>/dev/null
-            for i in $(seq 1 20); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.5; done
-        fi
-        kill -0 "$nspawn" 2>/dev/null && kill -KILL "$nspawn" 2>/dev/null
-        for i in $(seq 1 20); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.5; done
-    fi
-    [ -n "$nspawn" ] && log "container $name: stopped in $((SECONDS - t))s"
-    unset "NSPAWN_PID[$name]" "INIT_PID[$name]"
-}
 cleanup() {
     local rc=$? name
     trap - EXIT INT TERM
@@ -111,44 +72,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; FAILED=$((FAILED + 1)); exit 1' INT TERM
 
-# ---------------------------------------------------------------- cached root
-host_mirror() {
-    local m
-    m=$(awk 'BEGIN { RS = ""; FS = "\n" }
-             /(^|\n)Suites:[^\n]*[[:space:]]bookworm([[:space:]]|$)/ && !/(^|\n)Types:[^\n]*deb-src/ {
-                 for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { split($i, u, /[[:space:]]+/); print u[2]; exit }
-             }' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-    [ -z "$m" ] && m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-        awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $(i+1) == "bookworm") { print $i; exit } }')
-    echo "${m:-http://deb.debian.org/debian}"
-}
-MIRROR=${STREAMR_DEBIAN_MIRROR:-$(host_mirror)}
-
-prepare_base() {
-    exec 9>"$CACHE/.base.lock"
-    timeout 1200 flock 9 || die "timed out waiting for another run to build $BASE"
-    if [ "${STREAMR_REFRESH_ROOT:-0}" = 1 ] || [ ! -f "$BASE.ready" ] || [ ! -d "$BASE" ]; then
-        log "debootstrap $SUITE from $MIRROR into $BASE"
-        rm -rf --one-file-system "$BASE" "$BASE.tmp" "$BASE.ready"
-        timeout 1200 debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus \
-            "$SUITE" "$BASE.tmp" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
-            { tail -n 20 "$CACHE/debootstrap.log"; rm -rf --one-file-system "$BASE.tmp"; die "debootstrap failed"; }
-        # No getty on the container console, and a predictable machine id per copy.
-        rm -f "$BASE.tmp/etc/machine-id" && : >"$BASE.tmp/etc/machine-id"
-        mv "$BASE.tmp" "$BASE"
-        touch "$BASE.ready"
-    fi
-    flock -u 9; exec 9>&-
-}
-
 # ---------------------------------------------------------------- containers
-# Non-booted command in a root (host network: reaches the Debian mirror).
-run_in_root() {
-    local root=$1; shift
-    timeout 900 systemd-nspawn -q -D "$root" --register=no --keep-unit \
-        --setenv=DEBIAN_FRONTEND=noninteractive --setenv=LANG=C.UTF-8 "$@" </dev/null
-}
-
 new_root() {
     local name=$1 root=$WORK/$1
     cp -a --reflink=auto "$BASE" "$root" || die "cannot copy $BASE"
@@ -157,48 +81,8 @@ new_root() {
     ROOT_OF[$name]=$root
 }
 
-boot() {
-    local name=$1 root=${ROOT_OF[$1]} nspawn child pid init i state
-    setsid systemd-nspawn -q -D "$root" --boot --register=no --keep-unit --private-network \
-        -M "streamr-$name-$$" </dev/null >"$WORK/$name.console" 2>&1 &
-    nspawn=$!
-    NSPAWN_PID[$name]=$nspawn
-    # The container's systemd is a child of systemd-nspawn (or a grandchild,
-    # depending on the nspawn version and options).
-    init=""
-    for i in $(seq 1 120); do
-        for child in $(pgrep -P "$nspawn"); do
-            for pid in "$child" $(pgrep -P "$child"); do
-                if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = systemd ]; then init=$pid; break 3; fi
-            done
-        done
-        kill -0 "$nspawn" 2>/dev/null || break
-        sleep 0.5
-    done
-    [ -n "${init:-}" ] || { tail -n 20 "$WORK/$name.console"; return 1; }
-    INIT_PID[$name]=$init
-    # `is-system-running --wait` needs the container's systemd to be listening on its private
-    # bus already; asked too early (a loaded machine) it fails at once and prints nothing. So
-    # ask again until it gives a final answer, within one deadline.
-    local deadline=$((SECONDS + 180)) err="$WORK/$name.is-system-running"
-    state=""
-    while ((SECONDS < deadline)); do
-        state=$(timeout $((deadline - SECONDS)) nsenter -t "$init" -a systemctl is-system-running --wait 2>"$err")
-        case $state in running | degraded | maintenance | stopping) break ;; esac
-        kill -0 "$nspawn" 2>/dev/null || break
-        sleep 0.5
-    done
-    log "container $name: systemd pid $init, system ${state:-unknown ($(tr '\n' ' ' <"$err"))}"
-    case $state in running | degraded) return 0 ;; *) tail -n 20 "$WORK/$name.console"; return 1 ;; esac
-}
-
-# Command inside the booted container, clean environment, bounded.
-ct() {
-    local init=${INIT_PID[$CURRENT]}
-    timeout "${CT_TIMEOUT:-60}" nsenter -t "$init" -a \
-        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb HOME=/root \
-        DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
-}
+# Command inside the booted container of the current scenario.
+ct() { ctn "$CURRENT" "$@"; }
 ct_sh() { ct /bin/sh -c "$1"; }
 ct_long() { CT_TIMEOUT=300 ct "$@"; }
 
@@ -214,13 +98,6 @@ diagnose() {
 }
 
 # ---------------------------------------------------------------- helpers (inside)
-wait_for() { # SECONDS COMMAND...
-    local end=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.3
-    done
-}
 is_active() { ct systemctl is-active --quiet "$1"; }
 is_inactive() { ! ct systemctl is-active --quiet "$1"; }
 enabled_state() { ct systemctl is-enabled "$1" 2>/dev/null; }
@@ -302,6 +179,13 @@ as_user_exit() { # CODE USER COMMAND...: succeeds when the command exits with CO
     as_user "$@"; rc=$?
     [ "$rc" = "$code" ] || { echo "exit status $rc, expected $code"; return 1; }
 }
+expect_exit() { # CODE TEXT COMMAND...: COMMAND exits with CODE and prints TEXT (stdout or stderr)
+    local code=$1 text=$2 out rc; shift 2
+    out=$("$@" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    [ "$rc" = "$code" ] || { echo "exit status $rc, expected $code"; return 1; }
+    case $out in *"$text"*) ;; *) echo "output lacks: $text"; return 1 ;; esac
+}
 package_state() { ct dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null; }
 
 # A copy of a .deb with a higher version (an "upgrade" to install over the first).
@@ -316,14 +200,30 @@ bump_deb() { # IN OUTDIR NEWVERSION
 }
 
 # Downloads the dependencies of the .debs into the root's apt cache (host
-# network), so that the install in the booted, network-less container is the
-# real `apt install ./x.deb` with dependencies from Debian.
+# network, through the cache shared between runs), so that the install in the booted,
+# network-less container is the real `apt install ./x.deb` with dependencies from Debian.
 predownload() { # NAME DEBS...
     local name=$1; shift
-    run_in_root "${ROOT_OF[$name]}" /bin/sh -c "apt-get -q update && apt-get install -y -q --download-only $*" \
-        >"$WORK/$name.download.log" 2>&1 || { tail -n 20 "$WORK/$name.download.log"; return 1; }
+    predownload_into "${ROOT_OF[$name]}" "$WORK/$name.download.log" "$@"
 }
 
+apt_install_logged() { # LOG DEBS...: apt_install, its output also kept in LOG inside the container
+    local log=$1; shift
+    CT_TIMEOUT=300 ct /bin/sh -c 'log=$1; shift; apt-get install -y -q "$@" >"$log" 2>&1; rc=$?; cat "$log"; exit $rc' sh "$log" "$@"
+}
+# completes COMMAND WORDS... EXPECTED...: bash completion (the packaged script, sourced)
+# offers every EXPECTED word for the command line "COMMAND WORDS... <tab>".
+completes() {
+    local cmd=$1 line=$2; shift 2
+    ct bash -c 'cmd=$1; line=$2; shift 2
+        . /usr/share/bash-completion/completions/$cmd || exit 1
+        fn=$(complete -p "$cmd" | sed -n "s/.*-F \([^ ]*\).*/\1/p"); [ -n "$fn" ] || { echo "no completion for $cmd"; exit 1; }
+        read -r -a COMP_WORDS <<<"$line"; COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+        COMP_LINE="$line "; COMP_POINT=${#COMP_LINE}
+        "$fn" "$cmd" "" "${COMP_WORDS[COMP_CWORD-1]}"
+        for w in "$@"; do printf "%s\n" "${COMPREPLY[@]}" | grep -qx -- "$w" || { echo "no $w in: ${COMPREPLY[*]}"; exit 1; }; done' \
+        sh "$cmd" "$cmd${line:+ $line}" "$@"
+}
 apt_install() { # DEBS...: apt on the running system; the container has no network,
     # so the dependencies come from the apt cache filled by predownload. (Not
     # --no-download: apt 2.6 then fails on local .deb files.)
@@ -347,7 +247,13 @@ scenario_host() {
 
     stage "host: apt install streamr-host streamrctl"
     check "host: apt install ./streamr-host_${VERSION}.deb ./streamrctl_${VERSION}.deb" \
-        apt_install "/root/debs/$(basename "$DEB_HOST")" "/root/debs/$(basename "$DEB_CTL")" || return
+        apt_install_logged /root/apt-install.log "/root/debs/$(basename "$DEB_HOST")" "/root/debs/$(basename "$DEB_CTL")" || return
+    # This container's name resolves to nothing and it has only loopback: the postinst says so.
+    check "host: postinst warns that friends cannot reach this host's name, and how to set public_host" \
+        ct_sh 'grep -q "streamr-host: warning: this machine.s name" /root/apt-install.log &&
+               grep -q "public_host = " /root/apt-install.log && grep -q "systemctl restart streamr-coordinator" /root/apt-install.log'
+    check "host: /usr/sbin/streamr-{ingest,coordinator,validator} are links to /usr/libexec/streamr/streamr-host" \
+        ct_sh 'for d in ingest coordinator validator; do [ "$(readlink -f /usr/sbin/streamr-$d)" = /usr/libexec/streamr/streamr-host ] || exit 1; done'
     check "host: system user streamr exists" ct getent passwd streamr
     check "host: system group streamr exists" ct getent group streamr
     check "host: /var/lib/streamr is 0750 streamr:streamr" expect_mode /var/lib/streamr "750 streamr:streamr"
@@ -355,6 +261,7 @@ scenario_host() {
     check "host: CA certificate created" ct test -s /var/lib/streamr/pki/ca.pem
     check "host: server certificate created" ct test -s /var/lib/streamr/pki/server.pem
     check "host: CA key is 0600 streamr:streamr" expect_mode /var/lib/streamr/pki/ca.key "600 streamr:streamr"
+    check "host: chunk-signing key is 0600 streamr:streamr" expect_mode /var/lib/streamr/pki/signing.key "600 streamr:streamr"
     check "host: server key is 0600 streamr:streamr" expect_mode /var/lib/streamr/pki/server.key "600 streamr:streamr"
     check "host: example configuration installed as conffiles" \
         ct_sh 'for f in coordinator ingest validator; do grep -qx "/etc/streamr/$f.conf" /var/lib/dpkg/info/streamr-host.conffiles || exit 1; done'
@@ -430,13 +337,21 @@ scenario_host() {
         check "host: $s.service runs as user streamr" runs_as_streamr "$s.service"
         check_security "$s.service"
     done
+    check "host: systemctl stop streamr.target" ct systemctl stop streamr.target
+    check "host: streamrctl status with the host stopped: exit 2, says systemctl start streamr.target" \
+        expect_exit 2 'systemctl start streamr.target' ct streamrctl status
+    check "host: systemctl start streamr.target" ct systemctl start streamr.target
+    check "host: control.sock listening again" wait_for 20 unix_listening /run/streamr/control.sock
 
     stage "host: upgrade to $UPG"
+    # As on a host set up before the chunk-signing key: the upgrade adds one the daemons can read.
+    ct rm -f /var/lib/streamr/pki/signing.key
     check "host: apt install (upgrade) streamr-host and streamrctl $UPG" \
         ct_long /bin/sh -c "apt-get install -y -q /root/upgrade/streamr-host_${UPG}_*.deb /root/upgrade/streamrctl_${UPG}_*.deb"
     check "host: streamr-host is at $UPG" ct_sh "[ \"\$(dpkg-query -W -f='\${Version}' streamr-host)\" = '$UPG' ]"
     ca_after=$(ct sha256sum /var/lib/streamr/pki/ca.pem /var/lib/streamr/pki/ca.key 2>/dev/null)
     check "host: upgrade keeps the CA certificate and key" test -n "$ca_before" -a "$ca_before" = "$ca_after"
+    check "host: upgrade adds a missing signing.key (0600 streamr:streamr)" expect_mode /var/lib/streamr/pki/signing.key "600 streamr:streamr"
     for port in 1935 7443 7444 8000 8936; do check "host: tcp $port listening after upgrade" tcp_listening "$port"; done
     check "host: control.sock listening after upgrade" unix_listening /run/streamr/control.sock
     check "host: streamrctl status after upgrade (starts the new coordinator)" wait_for 20 ct streamrctl status
@@ -494,42 +409,81 @@ scenario_node() {
         ct grep -qx /etc/streamr/node.conf /var/lib/dpkg/info/streamr-node.conffiles
     check "node: units pass systemd-analyze verify" \
         ct_sh 'out=$(cd /lib/systemd/system && systemd-analyze verify --man=no --recursive-errors=no streamr-node.socket streamr-node.service 2>&1); [ -z "$out" ] || { echo "$out"; exit 1; }'
-    check "node: streamr-node.socket enabled" expect_enabled_state streamr-node.socket enabled
-    check "node: streamr-node.socket active" is_active streamr-node.socket
+    check "node: bash completes streamrctl subcommands (status, pause, resume, backup)" completes streamrctl "" status pause resume backup
+    check "node: bash completes streamrctl pause options (--for)" completes streamrctl "pause" --for
+    check "node: bash completes streamr-node subcommands (join, leave)" completes streamr-node "" join leave
+    check "node: streamr-node.socket static (it comes with the service)" expect_enabled_state streamr-node.socket static
+    check "node: streamr-node.service not enabled by the package" expect_enabled_state streamr-node.service disabled
+    check "node: nothing runs after install (agent and socket inactive)" \
+        ct_sh '! systemctl is-active --quiet streamr-node.service && ! systemctl is-active --quiet streamr-node.socket'
+    check "node: no control socket before the agent runs" no_path /run/streamr-node/control.sock
+
+    stage "node: before join, start, stop means stopped, enable, restart, reboot, hardening"
+    check "node: streamrctl --version prints $UPSTREAM" ct_sh "[ \"\$(streamrctl --version)\" = '$UPSTREAM' ]"
+    check "node: streamrctl status before joining: exit 2, says how to join" \
+        expect_exit 2 "has not joined a host yet" ct streamrctl status
+    check "node: ... and starts nothing" is_inactive streamr-node.service
+    check "node: systemctl start streamr-node" ct systemctl start streamr-node
+    check "node: streamr-node.socket started with the service" is_active streamr-node.socket
     check "node: /run/streamr-node/control.sock listening" unix_listening /run/streamr-node/control.sock
     check "node: control.sock is 0660 group streamr" ct_sh 'stat -c "%a %G" /run/streamr-node/control.sock | grep -qx "660 streamr"'
-    check "node: streamr-node.service not enabled by the package" expect_enabled_state streamr-node.service disabled
-    check "node: streamr-node.service not started before a connection" is_inactive streamr-node.service
-
-    stage "node: socket activation, enable, restart, hardening"
-    check "node: streamrctl --version prints $UPSTREAM" ct_sh "[ \"\$(streamrctl --version)\" = '$UPSTREAM' ]"
-    check "node: streamrctl status starts the node agent and answers" ct_sh 'streamrctl status | grep -q node'
-    check "node: streamr-node active after the first connection" wait_for 20 is_active streamr-node.service
+    check "node: streamrctl status answers (not joined yet)" ct_sh 'streamrctl status | grep -q "joined: *no"'
+    check "node: systemctl stop streamr-node" ct systemctl stop streamr-node
+    check "node: the socket stopped with the service (PartOf=)" \
+        ct_sh '! systemctl is-active --quiet streamr-node.socket && [ ! -e /run/streamr-node/control.sock ]'
+    # As on a joined machine (the agent is stopped, so it never reads this stand-in).
+    ct_sh 'echo "node_id = node-test" > /var/lib/streamr-node/identity.conf'
+    check "node: streamrctl status with the agent stopped: exit 2, \"streamr-node is stopped\"" \
+        expect_exit 2 'streamr-node is stopped: `systemctl start streamr-node`' ct streamrctl status
+    ct_sh 'useradd -m -G streamr alice' >/dev/null 2>&1
+    check "node: ... the same for a member of group streamr" \
+        expect_exit 2 'streamr-node is stopped' as_user alice streamrctl status
+    check "node: stop means stopped: streamrctl status did not start the agent" \
+        ct_sh '! systemctl is-active --quiet streamr-node.service && ! systemctl is-active --quiet streamr-node.socket'
+    ct rm -f /var/lib/streamr-node/identity.conf
     check "node: systemctl enable --now streamr-node" ct systemctl enable --now streamr-node
     check "node: streamr-node.service enabled" expect_enabled_state streamr-node.service enabled
+    check "node: streamr-node.socket active with it" is_active streamr-node.socket
     check "node: streamrctl status after enabling" ct_sh 'streamrctl status | grep -q node'
     check "node: node agent logged STREAMR_EVENT=daemon_started" wait_for 10 journal_has_start streamr-node.service streamr-node
     check "node: node agent serves the socket systemd passed (control)" uses_inherited streamr-node.service control
     check "node: systemctl restart streamr-node" ct systemctl restart streamr-node
     check "node: streamr-node active again after restart" wait_for 20 is_active streamr-node.service
+    check "node: socket active after restart" is_active streamr-node.socket
     check "node: streamrctl status after restart" ct streamrctl status
-    ct_sh 'useradd -m -G streamr alice' >/dev/null 2>&1
     check "node: a member of group streamr can run streamrctl status" \
         as_user alice streamrctl status
     ct_sh 'userdel -r alice' >/dev/null 2>&1
     check "node: streamr-node.service never crashed (NRestarts=0)" restarts_zero streamr-node.service
     check_security streamr-node.service
+    if reboot_container node; then pass "node: reboot (systemctl reboot, boot again)"; else fail "node: reboot"; return; fi
+    check "node: enabled agent and its socket running after the reboot" \
+        wait_for 30 ct_sh 'systemctl is-active --quiet streamr-node.service && systemctl is-active --quiet streamr-node.socket'
+    check "node: streamrctl status after the reboot" ct streamrctl status
+
+    # An earlier package enabled the socket on its own (sockets.target): the upgrade drops that.
+    ct_sh 'mkdir -p /etc/systemd/system/sockets.target.wants /var/lib/systemd/deb-systemd-helper-enabled/sockets.target.wants &&
+           ln -sf /lib/systemd/system/streamr-node.socket /etc/systemd/system/sockets.target.wants/streamr-node.socket &&
+           echo /etc/systemd/system/sockets.target.wants/streamr-node.socket > /var/lib/systemd/deb-systemd-helper-enabled/streamr-node.socket.dsh-also &&
+           touch /var/lib/systemd/deb-systemd-helper-enabled/sockets.target.wants/streamr-node.socket'
 
     stage "node: upgrade to $UPG (agent enabled and running)"
     check "node: apt install (upgrade) streamr-node and streamrctl $UPG" \
         ct_long /bin/sh -c "apt-get install -y -q /root/upgrade/streamr-node_${UPG}_*.deb /root/upgrade/streamrctl_${UPG}_*.deb"
     check "node: streamr-node is at $UPG" ct_sh "[ \"\$(dpkg-query -W -f='\${Version}' streamr-node)\" = '$UPG' ]"
+    check "node: upgrade removed the old layout's socket enablement" \
+        ct_sh '[ ! -e /etc/systemd/system/sockets.target.wants/streamr-node.socket ] && [ ! -e /var/lib/systemd/deb-systemd-helper-enabled/streamr-node.socket.dsh-also ]'
     check "node: streamr-node.socket active after upgrade" is_active streamr-node.socket
     check "node: control.sock listening after upgrade" unix_listening /run/streamr-node/control.sock
     check "node: enabled agent running again after upgrade" wait_for 20 is_active streamr-node.service
     check "node: streamr-node.service still enabled after upgrade" expect_enabled_state streamr-node.service enabled
     check "node: streamrctl status after upgrade" ct streamrctl status
     check "node: state folder kept" expect_mode /var/lib/streamr-node "750 streamr:streamr"
+    ct systemctl stop streamr-node >/dev/null 2>&1
+    check "node: reinstall with the agent stopped" \
+        ct_long /bin/sh -c "apt-get install -y -q --reinstall /root/upgrade/streamr-node_${UPG}_*.deb"
+    check "node: a stopped agent stays stopped across an upgrade (socket too)" \
+        ct_sh '! systemctl is-active --quiet streamr-node.service && ! systemctl is-active --quiet streamr-node.socket'
 
     stage "node: apt remove, apt purge"
     check "node: apt remove streamr-node streamrctl" ct_long apt-get remove -y -q streamr-node streamrctl
@@ -561,6 +515,7 @@ scenario_both() {
     check "both: apt install streamr-host streamr-node streamrctl" \
         apt_install /root/debs/"$(basename "$DEB_HOST")" /root/debs/"$(basename "$DEB_NODE")" /root/debs/"$(basename "$DEB_CTL")" || return
     check "both: coordinator answers" ct streamrctl status --socket /run/streamr/control.sock
+    check "both: systemctl start streamr-node" ct systemctl start streamr-node
     check "both: node agent answers" ct streamrctl status --socket /run/streamr-node/control.sock
     check "both: apt purge streamr-host" ct_long apt-get purge -y -q streamr-host
     check "both: streamr user kept for streamr-node" ct getent passwd streamr
