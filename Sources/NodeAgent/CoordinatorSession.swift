@@ -92,7 +92,7 @@ final class CoordinatorSession: Sendable {
             } catch let error as ErrorMessage {
                 reason = "the coordinator refused: \(error.message)"
             } catch {
-                reason = "\(error)"
+                reason = NetworkErrorText.describe(error)
             }
             let wasConnected = state.withLockedValue { s -> Bool in
                 if s.connected { backoffReset = true }

@@ -163,8 +163,8 @@ struct JoinCommand: AsyncParsableCommand {
     }
 
     static func explain(unreachable error: any Error, join: JoinLine) -> String {
-        let text = "\(error)"
-        if text.lowercased().contains("dns") || text.contains("getaddrinfo") || text.contains("Name or service") {
+        let text = NetworkErrorText.reason(error)
+        if text.contains("does not resolve") || text.lowercased().contains("dns") || text.contains("getaddrinfo") {
             return "cannot reach the host at \(join.host):\(join.port): the name `\(join.host)` does not resolve on this machine (\(text)). "
                 + "Ask the host for a join line with an address you can reach (they set `public_host` in /etc/streamr/coordinator.conf)."
         }

@@ -83,7 +83,7 @@ public struct RelayClient: Sendable {
             } catch is CancellationError {
                 return
             } catch {
-                outcome = "\(error)"
+                outcome = NetworkErrorText.describe(error)
             }
             if subscribedOnce.withLockedValue({ $0 }) { backoff.reset(); notLiveLogged = false; downSinceMs = nil }
             let now = LiveClock.nowMs()

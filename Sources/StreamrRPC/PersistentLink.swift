@@ -83,7 +83,7 @@ public final class PersistentLink: Sendable {
             } catch {
                 if up.withLockedValue({ $0 }) { loggedDown = false }
                 if !loggedDown {
-                    logger.warning("\(name): \(address) unreachable or lost: \(error); retrying", metadata: [
+                    logger.warning("\(name): \(address) unreachable or lost: \(NetworkErrorText.describe(error)); retrying", metadata: [
                         "event": "link_down", "link": "\(name)"])
                     loggedDown = true
                 }

@@ -116,7 +116,7 @@ final class EarningsServiceTests: TempDatabaseTestCase {
         let csv = try call(["payout", "export"], [("batch", batch), ("format", "csv")]).message
         XCTAssertTrue(csv.contains("c-one,1000.00,USD,node-0000000000c1"), csv)
         XCTAssertTrue(csv.contains("VENMO"), csv)
-        try call(["payout", "mark-paid"], [("batch", batch), ("reference", "PP-123")])
+        _ = try call(["payout", "mark-paid"], [("batch", batch), ("reference", "PP-123")])
         XCTAssertEqual(try store.ledgerBalance(try Account(.paid(node: "node-0000000000c1")), currency: "USD"), 100_000)
         XCTAssertEqual(try call(["payout", "list"], []).rows.first?.last, "paid")
         XCTAssertTrue(try call(["ledger", "verify"], []).message.hasPrefix("ledger ok"))
