@@ -104,7 +104,34 @@ struct JoinCommand: AsyncParsableCommand {
         }
         print("joined \(join.host) as \(response.nodeID) (\(displayName)), relaying \(identity.streams.joined(separator: ", "))")
         print("earnings go to \(payout)")
-        print("next: systemctl enable --now streamr-node")
+        if Self.restartWaitingService(stateDirectory: stateDirectory) {
+            print("the streamr-node service was waiting for a join: restarted, it is relaying now")
+        } else {
+            print("next: systemctl enable --now streamr-node")
+        }
+    }
+
+    /// A service enabled before the join runs idle; it is restarted so the join takes effect
+    /// at once (only for the packaged state directory, and only where systemd runs).
+    static func restartWaitingService(stateDirectory: String) -> Bool {
+        guard stateDirectory == "/var/lib/streamr-node", access("/run/systemd/system", F_OK) == 0 else { return false }
+        guard run(["systemctl", "is-active", "--quiet", "streamr-node.service"]) == 0 else { return false }
+        return run(["systemctl", "try-restart", "streamr-node.service"]) == 0
+    }
+
+    /// Runs a command (searched on PATH) with no input and its output discarded; its exit status.
+    private static func run(_ arguments: [String]) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        guard posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ) == 0 else { return 127 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Tells the host the join is complete (or abandoned), on an mTLS session with the new certificate.
