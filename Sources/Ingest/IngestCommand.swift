@@ -83,7 +83,7 @@ public struct IngestCommand: AsyncParsableCommand {
         }
         let subscriptions = SubscriptionServer(streams: { streams.stream(named: $0) }, logger: daemon.logger)
         try await daemon.run(services: [RTMPService(server: rtmp),
-                                        HTTPService(http, handler: OriginHTTP(streams: streams, viewers: rtmpLimits.viewers).handler),
+                                        HTTPService(http, handler: OriginHTTP(streams: streams, viewers: rtmpLimits.viewers, logger: daemon.logger).handler),
                                         RPCService(subscribe, handler: subscriptions.handler(next: base.handler())),
                                         LinkService(link: coordinator.link), LinkService(link: validator.link)],
                              listening: [rtmp, http, subscribe])

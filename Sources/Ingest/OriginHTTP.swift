@@ -1,4 +1,5 @@
 import LiveMedia
+import Logging
 import ServiceLifecycle
 import StreamrHTTP
 
@@ -8,6 +9,7 @@ import StreamrHTTP
 struct OriginHTTP: Sendable {
     let streams: IngestStreams
     let viewers: ViewerLimits
+    let logger: Logger
 
     var handler: HTTPHandler {
         { request in
@@ -27,7 +29,7 @@ struct OriginHTTP: Sendable {
             guard let stream = streams.stream(named: name) else {
                 return .text(.notFound, "stream `\(name)` is not live here\n", headers: ["Retry-After": "5"])
             }
-            return HTTPFLV.response(for: stream, limits: viewers)
+            return HTTPFLV.response(for: stream, limits: viewers, request: request, logger: logger)
         }
     }
 }

@@ -1,4 +1,5 @@
 import FLV
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import StreamrHTTP
@@ -9,9 +10,13 @@ import StreamrHTTP
 public enum HTTPFLV {
     public static let contentType = "video/x-flv"
 
-    public static func response(for stream: LiveStream, limits: ViewerLimits = ViewerLimits(),
+    /// `logger`: where a viewer dropped for staying behind is reported (`viewer_dropped`), with
+    /// the request's peer.
+    public static func response(for stream: LiveStream, limits: ViewerLimits = ViewerLimits(), request: HTTPRequest? = nil,
+                                logger: Logger? = nil,
                                 onStart: (@Sendable () -> Void)? = nil, onEnd: (@Sendable () -> Void)? = nil) -> HTTPResponse {
-        HTTPResponse(status: .ok, headers: [
+        let peer = request?.remoteAddress?.displayAddress ?? "?"
+        return HTTPResponse(status: .ok, headers: [
             "Content-Type": contentType, "Cache-Control": "no-cache, no-store", "Access-Control-Allow-Origin": "*",
         ], body: .stream { writer in
             onStart?()
@@ -21,7 +26,11 @@ public enum HTTPFLV {
             stream.meter.add(header.readableBytes, .flv)
             let done = Done()
             let viewer = DirectViewer(kind: .flv, meter: stream.meter, limits: limits, isWritable: { writer.isWritable },
-                                      send: { writer.writeNow([$0]) }, drop: { _ in writer.close() }, onEnded: { done.finish() })
+                                      send: { writer.writeNow([$0]) }, drop: { reason in
+                                          logger?.notice("HTTP-FLV viewer \(peer) of \(stream.name) dropped: \(reason)", metadata: [
+                                              "event": "viewer_dropped", "stream": "\(stream.name)", "peer": "\(peer)"])
+                                          writer.reset()
+                                      }, onEnded: { done.finish() })
             // Registered before joining, so a viewer gone before its first write still ends.
             writer.onClose { done.finish() }
             guard stream.add(viewer) != nil else { return }

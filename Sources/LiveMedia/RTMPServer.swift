@@ -191,11 +191,12 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func close(_ context: ChannelHandlerContext, reason: String, event: String) {
+    /// `reset`: for a player that stopped reading (see Channel.closeWithReset).
+    private func close(_ context: ChannelHandlerContext, reason: String, event: String, reset: Bool = false) {
         logger.notice("rtmp connection closed: \(reason)", metadata: ["event": "\(event)", "reason": "\(reason)"])
         closing = true
         closeReason = reason
-        context.close(promise: nil)
+        if reset { context.channel.closeWithReset() } else { context.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -298,7 +299,7 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
                                   drop: { reason in
             channel.eventLoop.execute {
                 guard let context = bound.value.context else { return }
-                bound.value.close(context, reason: "player \(reason)", event: "viewer_dropped")
+                bound.value.close(context, reason: "player \(reason)", event: "viewer_dropped", reset: true)
             }
         }, onEnded: {
             // The stream ended (its reconnect grace ran out): Stream EOF and UnpublishNotify.

@@ -49,7 +49,7 @@ final class ViewerService: Sendable {
         let parts = request.pathComponents
         if parts == ["healthz"] { return .text(.ok, "ok\n") }
         if parts.count == 2, parts[0] == "live", parts[1].hasSuffix(".flv") {
-            return flv(stream: String(parts[1].dropLast(4)))
+            return flv(stream: String(parts[1].dropLast(4)), request: request)
         }
         if parts.count == 3, parts[0] == "chunks" {
             guard let relayed = relays.stream(named: parts[1]) else { return notRelayed(parts[1]) }
@@ -77,11 +77,11 @@ final class ViewerService: Sendable {
                      headers: HTTPHeaders(Self.cors + [("Retry-After", "10")]))
     }
 
-    private func flv(stream name: String) -> HTTPResponse {
+    private func flv(stream name: String, request: HTTPRequest) -> HTTPResponse {
         guard let relayed = relays.stream(named: name), !relayed.live.isEnded else { return notRelayed(name) }
         if let busy = busy() { return busy }
         let logger = self.logger, live = relayed.live
-        return HTTPFLV.response(for: live, limits: viewerLimits,
+        return HTTPFLV.response(for: live, limits: viewerLimits, request: request, logger: logger,
                                 onStart: { logger.info("viewer joined \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(live.playerCount + 1)"]) },
                                 onEnd: { logger.info("viewer left \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(live.playerCount)"]) })
     }

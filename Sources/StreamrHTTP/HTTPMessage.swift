@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -140,6 +141,10 @@ public struct HTTPBodyWriter: Sendable {
     /// Closes the connection (e.g. a live viewer that stayed behind too long).
     public func close() { channel.close(promise: nil) }
 
+    /// Drops a client that stopped reading: a reset, so neither the queued bytes nor a FIN
+    /// wait behind its closed window (the client learns at once, and the kernel frees the socket).
+    public func reset() { channel.closeWithReset() }
+
     /// Runs `body` when the client has gone (for a producer that writes with `writeNow`).
     public func onClose(_ body: @escaping @Sendable () -> Void) {
         channel.closeFuture.whenComplete { _ in body() }
@@ -171,5 +176,14 @@ extension HTTPRange {
     /// Adds `Accept-Ranges` and, on a 206 or 416, `Content-Range` to `headers`.
     public func addHeaders(to headers: inout HTTPHeaders, length: Int) {
         for field in responseHeaders(length: length) { headers.replaceOrAdd(name: field.name, value: field.value) }
+    }
+}
+
+extension Channel {
+    /// Closes with SO_LINGER 0: an RST instead of a FIN queued behind unsent data, for a peer
+    /// that stopped reading (nginx's reset_timedout_connection).
+    public func closeWithReset() {
+        guard let sockets = self as? any SocketOptionProvider else { close(promise: nil); return }
+        sockets.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in self.close(promise: nil) }
     }
 }
