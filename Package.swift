@@ -91,9 +91,9 @@ let package = Package(
         // fraud policy and routing scores. Depends on nothing (randomness and clock injected).
         .target(name: "Validation"),
 
-        // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
+        // Live streams and their viewers (RTMP play/publish, HTTP-FLV, HLS), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
-            "FLV", "RTMP", "StreamrWire", "StreamrHTTP", "StreamrRPC", "StreamrConfig",
+            "FLV", "RTMP", "HLS", "StreamrWire", "StreamrHTTP", "StreamrRPC", "StreamrConfig",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

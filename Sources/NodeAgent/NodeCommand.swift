@@ -129,7 +129,7 @@ public struct NodeCommand: AsyncParsableCommand {
                 paused.map { $0 > 0 ? StatusItem("paused_until", TextFormat.timestamp(unixSeconds: $0 / 1000), type: .timestamp)
                                     : StatusItem("paused_until", "until resumed") } ?? StatusItem("paused_until", "-", type: .null),
                 StatusItem("streams_relayed", relayed.isEmpty ? "none" : relayed.map(\.name).sorted().joined(separator: ",")),
-                StatusItem("viewers", integer: relays.all.reduce(0) { $0 + $1.live.playerCount }),
+                StatusItem("viewers", integer: relays.all.reduce(0) { $0 + relays.viewers($1, nowMs: now) }),
                 StatusItem("bytes_served", integer: served),
                 StatusItem("upload_bps", integer: viewers.uploadBps()),
                 StatusItem("uptime_today", "\(uptime / 3600)h \(TextFormat.padded((uptime % 3600) / 60, width: 2))m"),
