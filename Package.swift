@@ -174,8 +174,9 @@ let package = Package(
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
-            "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS", "StreamrHTTP",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StreamrDaemonTests", dependencies: ["StreamrDaemon", "Ctl", "StreamrRPC", "StreamrWire", "StreamrTLS"]),
     ]
