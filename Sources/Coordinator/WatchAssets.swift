@@ -172,7 +172,7 @@ enum WatchAssets {
               if (answer.ok || answer.starting) { this.failures = 0; return; }
               if (++this.failures >= 2) { this.failures = 0; this.events.nodeFailed(answer.text); }
             }
-            nudge() { return false; }
+            nudge() { return nudge(); }
             stop() {
               clearInterval(this.timer);
               video.removeAttribute('src');
@@ -236,10 +236,11 @@ enum WatchAssets {
 
           function parsePlaylist(text, base) {
             const playlist = { targetDuration: 2, segments: [] };
-            let map = null, discontinuity = false;
+            let map = null, discontinuity = false, duration = 0;
             for (const raw of text.split('\n')) {
               const line = raw.trim();
               if (line.startsWith('#EXT-X-TARGETDURATION:')) playlist.targetDuration = Number(line.slice(22)) || 2;
+              else if (line.startsWith('#EXTINF:')) duration = parseFloat(line.slice(8)) || 0;
               else if (line.startsWith('#EXT-X-MAP:')) {
                 const uri = /URI="([^"]*)"/.exec(line);
                 if (uri) map = new URL(uri[1], base).href;
@@ -247,7 +248,7 @@ enum WatchAssets {
               else if (line && !line.startsWith('#')) {
                 const uri = new URL(line, base).href;
                 const file = uri.split('?')[0].split('/').pop();
-                playlist.segments.push({ uri, map, discontinuity, key: file.replace(/\.[a-z0-9]+$/, '') });
+                playlist.segments.push({ uri, map, discontinuity, duration, key: file.replace(/\.[a-z0-9]+$/, '') });
                 discontinuity = false;
               }
             }
@@ -284,6 +285,7 @@ enum WatchAssets {
             switchTo(url) { this.url = url; this.failures = 0; }
             stop() {
               this.stopped = true;
+              video.playbackRate = 1;
               video.removeAttribute('src');
               video.load();
               URL.revokeObjectURL(this.objectURL);
@@ -297,6 +299,9 @@ enum WatchAssets {
                   if (!response.ok) throw new Error(`playlist: HTTP ${response.status}`);
                   const playlist = parsePlaylist(await response.text(), url);
                   wait = Math.max(500, playlist.targetDuration * 500);
+                  // How far behind the buffered end to play: the next fragment exists only once
+                  // its chunk is complete, so one segment's time, and half a second to fetch it.
+                  this.cushion = Math.max(...playlist.segments.map((s) => s.duration), 1) + 0.5;
                   for (const segment of this.next(playlist.segments)) {
                     if (this.stopped || url !== this.url) break;
                     await this.append(segment);
@@ -322,7 +327,11 @@ enum WatchAssets {
                 for (let i = segments.length - 1; i > from; i--) if (segments[i].discontinuity) { from = i; break; }
                 return segments.slice(from);
               };
-              if (this.lastKey === null) return edge();
+              if (this.lastKey === null) {
+                const join = edge();
+                this.joinUntil = join[join.length - 1];
+                return join;
+              }
               const at = segments.findIndex((s) => s.key === this.lastKey);
               if (at >= 0) return segments.slice(at + 1);
               const last = chunkOf(this.lastKey);
@@ -389,14 +398,23 @@ enum WatchAssets {
               }
               this.lastKey = segment.key;
               stats.segment = segment.key;
-              if (end === null) {
-                const ranges = this.sourceBuffer.buffered;
-                if (ranges.length && video.currentTime < ranges.start(0)) video.currentTime = ranges.start(0);
-                video.play().catch(() => this.events.blocked());
-              }
-              // Far behind the live edge (after a long stall): jump closer.
+              const ranges = this.sourceBuffer.buffered;
               const now = this.bufferedEnd();
-              if (now !== null && now - video.currentTime > 12) video.currentTime = now - 4;
+              if (!this.started) {
+                // Joining: the two newest segments are appended; play `cushion` before their end.
+                if (segment !== this.joinUntil) return;
+                this.started = true;
+                if (ranges.length) video.currentTime = Math.max(ranges.start(0), now - this.cushion);
+                video.play().catch(() => this.events.blocked());
+                return;
+              }
+              // Behind the live edge by more than a segment beyond the cushion (after stalls):
+              // play a little faster until back; far behind, jump.
+              const ahead = now - video.currentTime, want = this.cushion + this.cushion - 0.5;
+              if (ahead > want + 8) video.currentTime = now - this.cushion;
+              else if (ahead > want + 1) video.playbackRate = 1.1;
+              else if (ahead <= want) video.playbackRate = 1;
+              stats.behind = Math.round(ahead * 10) / 10;
             }
             // Keeps 30 s behind the playhead (or `keep` s when the buffer is full).
             async trim(keep = 30) {
@@ -409,19 +427,21 @@ enum WatchAssets {
                 try { buffer.remove(from, to); } catch (e) { resolve(); }
               });
             }
-            // Stalled in a hole before buffered media: jump to it.
-            nudge() {
-              const ranges = video.buffered, t = video.currentTime;
-              for (let i = 0; i < ranges.length; i++) {
-                if (ranges.start(i) <= t && t < ranges.end(i) - 0.5) return false;
-                if (ranges.start(i) > t && ranges.start(i) - t < 3) {
-                  note(`skip gap ${t.toFixed(2)} → ${ranges.start(i).toFixed(2)}`);
-                  video.currentTime = ranges.start(i) + 0.05;
-                  return true;
-                }
+            nudge() { return nudge(); }
+          }
+
+          // Stalled in a hole before buffered media: jump to it.
+          function nudge() {
+            const ranges = video.buffered, t = video.currentTime;
+            for (let i = 0; i < ranges.length; i++) {
+              if (ranges.start(i) <= t && t < ranges.end(i) - 0.5) return false;
+              if (ranges.start(i) > t && ranges.start(i) - t < 3) {
+                note(`skip gap ${t.toFixed(2)} → ${ranges.start(i).toFixed(2)}`);
+                video.currentTime = ranges.start(i) + 0.05;
+                return true;
               }
-              return false;
             }
+            return false;
           }
 
           // ---- Control -------------------------------------------------------------------
