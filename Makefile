@@ -88,7 +88,7 @@ test: build proto-check unit-test integration-test fuzz-smoke package-test
 demo: build
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) scripts/demo.sh
 
-bench: deps
+bench: deps browser-tools
 	$(SWIFT) build -c release
 	bench/run.sh
 
