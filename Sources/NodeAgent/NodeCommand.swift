@@ -21,7 +21,8 @@ public struct NodeCommand: AsyncParsableCommand {
         First `streamr-node join 'streamr://...' --payout venmo:@you` (as root), then \
         `systemctl enable --now streamr-node`. The service keeps a mutual-TLS session with the \
         host's coordinator, subscribes to its streams at the ingest, and serves viewers on \
-        `listen_http` (default 0.0.0.0:8935: /live/<stream>.flv, /chunks/<stream>/<seq>) and RTMP \
+        `listen_http` (default 0.0.0.0:8935: /live/<stream>.flv, HLS /live/<stream>/index.m3u8 in \
+        MPEG-TS and /live/<stream>/fmp4.m3u8 in fMP4, /chunks/<stream>/<seq>) and RTMP \
         play on `listen_rtmp` (default 0.0.0.0:1935). `streamrctl status` talks to \
         `control_socket` (default /run/streamr-node/control.sock).
         """,
