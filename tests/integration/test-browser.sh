@@ -9,6 +9,7 @@
 #   and a screenshot of the video shows testsrc2's six colour bars;
 # - the node the page plays from is stopped: playback goes on from the other node;
 # - the same with Media Source Extensions and the fMP4 rendition forced on (?player=mse);
+#   then with both nodes stopped, from the ingest's origin;
 # - the overlay (transparent background) names both friends (display names, escaped; no payout
 #   handle or address anywhere) and their viewers, and says whether the ingest receives;
 # - a publisher blink: page and overlay say "reconnecting", and playback resumes;
@@ -132,6 +133,15 @@ watch_plays "" native
 failover "native HLS"
 watch_plays "?player=mse" mse
 failover "MSE/fMP4"
+# No node left: the ingest's origin (HLS of the chunks it seals).
+played
+stop_pid "$NODE1_PID" 10 || true
+stop_pid "$NODE2_PID" 10 || true
+b "wait 40 window.streamr.node === null && window.streamr.url.includes(':$HP/') && window.streamr.played >= $PLAYED + 4"
+check "both nodes stopped: playback goes on from the ingest's origin ($(j 'v'))" ok_answer
+live_node_start 1 node1-back
+live_node_start 2 node2-back
+check "both nodes are back" wait_until 30 eval '[[ "$(relays)" == "live 2" ]]'
 b "eval JSON.stringify(window.streamr.errors)"
 check "... without an error event" test "$(j 'v')" = "[]"
 
