@@ -19,6 +19,7 @@ Every answer is {"ok": bool, ...}; an exception is {"ok": false, "error": "..."}
 import base64
 import json
 import os
+import signal
 import sys
 import time
 
@@ -104,6 +105,16 @@ def screenshot(driver, path, selector=None):
 
 def main():
     driver = start()
+    # Stopped by the test's cleanup: take the browser and chromedriver down too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        serve(driver)
+    finally:
+        if not getattr(driver, "gone", False):
+            driver.quit()
+
+
+def serve(driver):
     tabs = {"main": driver.current_window_handle}
     out = sys.stdout
     for line in sys.stdin:
@@ -113,6 +124,8 @@ def main():
         command, _, rest = line.partition(" ")
         try:
             if command == "quit":
+                driver.quit()
+                driver.gone = True
                 answer = {"ok": True}
             elif command == "open":
                 driver.get(rest)
@@ -164,7 +177,6 @@ def main():
         out.flush()
         if command == "quit":
             break
-    driver.quit()
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ check "/api/stream is public: display names and viewer counts, no payout handle,
 ############ a real browser ############
 coproc BROWSER { exec env BROWSER_PROFILE="$WORK/chromium" CHROMEDRIVER_LOG="$WORK/chromedriver.log" "$PY" "$IT_DIR/browser-driver.py" 2>"$WORK/driver.log"; }
 BROWSER_PID=$BROWSER_PID
-on_cleanup "kill $BROWSER_PID"
+# Its TERM handler quits Chromium and chromedriver: give it the time.
+on_cleanup "kill $BROWSER_PID; for _ in \$(seq 50); do kill -0 $BROWSER_PID || break; sleep 0.1; done"
 # b COMMAND — one driver command; its JSON answer in $A (bounded: 120 s)
 b() {
     echo "$*" >&"${BROWSER[1]}"
