@@ -71,7 +71,7 @@ enum WatchAssets {
           const CHECK_MS = 2000;          // how often the native player's node is checked
           const FETCH_MS = 4000;          // a request without an answer this long has failed
           const EXCLUDE_MS = 30000;       // a failed node is not asked for again this long
-          const STATUS_MS = 5000;         // stream state poll
+          const STATUS_MS = 10000;        // stream state poll (stalls ask at once)
 
           const stats = window.streamr = {
             stream, player: null, format: null, node: null, name: null, url: null, state: null,
