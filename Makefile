@@ -4,9 +4,10 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 DEB_PACKAGES := libsystemd-dev libsqlite3-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler pkg-config openssl systemd systemd-container debootstrap \
-	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl binutils sqlite3 python3 python3-venv ffmpeg
+	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl binutils sqlite3 python3 python3-venv ffmpeg \
+	chromium chromium-driver
 
-.PHONY: all deps ffmpeg9 build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean \
+.PHONY: all deps ffmpeg9 browser-tools build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean \
 	deb deb-repack deb-clean package-test
 
 all: build
@@ -40,13 +41,19 @@ ffmpeg9:
 	@[ -x $(FFMPEG9_VENV)/bin/python ] || python3 -m venv $(FFMPEG9_VENV)
 	@$(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg' 2>/dev/null || $(FFMPEG9_VENV)/bin/pip install -q imageio-ffmpeg
 
+# selenium (PyPI) in the same venv: tests/integration/test-browser.sh drives Debian's headless
+# chromium through chromium-driver with it.
+browser-tools: ffmpeg9
+	@$(FFMPEG9_VENV)/bin/python -c 'import selenium' 2>/dev/null || $(FFMPEG9_VENV)/bin/pip install -q selenium
+
 # With STREAMR_REQUIRE_FFMPEG9=1 the tests that need ffmpeg 9 fail, not skip, without it.
 unit-test: ffmpeg9
 	STREAMR_FFMPEG9=$$($(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())') \
 	  STREAMR_REQUIRE_FFMPEG9=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build
 
-integration-test:
-	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) tests/integration/run-all.sh
+integration-test: browser-tools
+	STREAMR_FFMPEG9=$$($(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())') \
+	  BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) tests/integration/run-all.sh
 
 # Coverage-guided fuzzing (fuzz/run.sh): every harness, or one with FUZZ=http (frames, rtmp,
 # flv, http, joinline, config, hls). `make fuzz` runs FUZZ_RUNS executions per harness;
@@ -91,7 +98,7 @@ test: build proto-check unit-test integration-test fuzz-smoke package-test
 demo: build
 	BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) scripts/demo.sh
 
-bench: deps
+bench: deps browser-tools
 	$(SWIFT) build -c release
 	bench/run.sh
 

@@ -93,9 +93,9 @@ let package = Package(
         // fraud policy and routing scores. Depends on nothing (randomness and clock injected).
         .target(name: "Validation"),
 
-        // Live streams and their viewers (RTMP play/publish, HTTP-FLV), shared by ingest and node.
+        // Live streams and their viewers (RTMP play/publish, HTTP-FLV, HLS), shared by ingest and node.
         .target(name: "LiveMedia", dependencies: [
-            "FLV", "RTMP", "StreamrWire", "StreamrHTTP", "StreamrRPC", "StreamrConfig",
+            "FLV", "RTMP", "HLS", "StreamrWire", "StreamrHTTP", "StreamrRPC", "StreamrConfig",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -177,8 +177,9 @@ let package = Package(
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
-            "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS", "StreamrHTTP",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "StreamrDaemonTests", dependencies: ["StreamrDaemon", "Ctl", "StreamrRPC", "StreamrWire", "StreamrTLS"]),
     ]

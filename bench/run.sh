@@ -44,6 +44,10 @@ echo "## Node agent (bench/node/node.sh)"
 echo
 STREAMR_BIN=$BIN bash bench/node/node.sh
 echo
+echo "## Watch page and HTTP-FLV: first frame and glass-to-glass (bench/browser/latency.sh)"
+echo
+BIN=$BIN bash bench/browser/latency.sh
+echo
 echo "## Validator rules under simulated nodes (streamr-sim)"
 echo
 "$BIN/streamr-sim"

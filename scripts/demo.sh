@@ -77,6 +77,8 @@ cat <<INFO
 Streamr demo is running (state and logs in $DEMO):
   OBS would publish to  rtmp://127.0.0.1:11935/live/<key>   (ffmpeg is doing it: a test pattern)
   watch (routed)        ffplay http://127.0.0.1:18000/watch/main        (302 to a node)
+  watch in a browser    http://127.0.0.1:18000/watch/main               (the watch page)
+  OBS overlay           http://127.0.0.1:18000/overlay/main             (Browser Source, 480x200)
   watch node 1          ffplay http://127.0.0.1:18931/live/main.flv   or  rtmp://127.0.0.1:11936/live/main
   watch node 2          ffplay http://127.0.0.1:18932/live/main.flv
   watch the origin      ffplay http://127.0.0.1:18936/live/main.flv

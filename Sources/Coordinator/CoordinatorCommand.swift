@@ -14,8 +14,10 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "streamr-coordinator",
         abstract: "Streamr coordinator: node enrolment, sessions and heartbeats, viewer routing, admin RPC.",
         discussion: """
-        Listens on `listen_rpc` (mutual TLS, default 0.0.0.0:7443), `listen_http` (/watch, \
-        /healthz, /metrics; default 0.0.0.0:8000) and `control_socket` (default \
+        Listens on `listen_rpc` (mutual TLS, default 0.0.0.0:7443), `listen_http` (/watch/<stream>: \
+        a redirect to a node for players, the watch page for browsers; /overlay/<stream> for OBS's \
+        Browser Source; /api/route and /api/stream for those pages; /healthz, /metrics; default \
+        0.0.0.0:8000) and `control_socket` (default \
         /run/streamr/control.sock, for streamrctl). Under systemd the sockets come \
         from streamr-coordinator.socket (rpc), streamr-coordinator-http.socket (http) and \
         streamr-coordinator-control.socket (control).

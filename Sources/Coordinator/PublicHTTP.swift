@@ -7,7 +7,9 @@ import NIOHTTP1
 import StreamrHTTP
 
 /// The coordinator's HTTP on 8000: `/watch/<stream>` sends a viewer to a node (or the
-/// ingest's origin), `/healthz` for load balancers and monitors, `/metrics` for Prometheus.
+/// ingest's origin) — a browser gets the watch page instead —, `/overlay/<stream>` for OBS,
+/// the pages' JSON (`/api/route/<stream>`, `/api/stream/<stream>`), `/healthz` for load
+/// balancers and monitors, `/metrics` for Prometheus.
 public struct PublicHTTP: Sendable {
     let store: CoordinatorStore
     let sessions: NodeSessions
@@ -18,6 +20,8 @@ public struct PublicHTTP: Sendable {
     let clockMs: @Sendable () -> Int64
     let random: @Sendable () -> Double
     private let redirects = NIOLockedValueBox((node: UInt64(0), origin: UInt64(0)))
+    /// Display names by node id, read from the database at most every 10 s (the overlay polls).
+    let displayNames = NIOLockedValueBox((atMs: Int64?.none, names: [String: String]()))
 
     public init(store: CoordinatorStore, sessions: NodeSessions, liveness: StreamLiveness, endpoints: PublicEndpoints,
                 heartbeatIntervalMs: Int64, clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
@@ -36,49 +40,71 @@ public struct PublicHTTP: Sendable {
         }
         let parts = request.pathComponents
         switch parts.first {
-        case "watch" where parts.count == 2: return watch(stream: parts[1], format: request.query["format"])
+        case "watch" where parts.count == 2:
+            // A browser gets the watch page; players (and anyone naming a format) the redirect.
+            if request.query["format"] == nil, WatchPage.wantsHTML(request) { return watchPage(stream: parts[1], request: request) }
+            return watch(stream: parts[1], format: request.query["format"], exclude: Self.exclusions(request))
+        case "overlay" where parts.count == 2: return overlayPage(stream: parts[1], request: request)
+        case "api" where parts.count == 3 && parts[1] == "route": return routeAPI(stream: parts[2], request: request)
+        case "api" where parts.count == 3 && parts[1] == "stream": return streamAPI(stream: parts[2])
+        case "assets" where parts.count == 2: return WatchPage.asset(named: parts[1], request: request)
         case "healthz" where parts.count == 1: return healthz()
         case "metrics" where parts.count == 1: return metrics()
-        default: return .text(.notFound, "not found: try /watch/<stream>, /healthz or /metrics\n")
+        default: return .text(.notFound, "not found: try /watch/<stream>, /overlay/<stream>, /healthz or /metrics\n")
         }
     }
 
     // MARK: - /watch
 
-    func watch(stream name: String, format text: String?) -> HTTPResponse {
+    func watch(stream name: String, format text: String?, exclude: Set<String> = []) -> HTTPResponse {
         let format: WatchFormat
-        do {
-            _ = try StreamName.validate(name)
-            format = try WatchFormat.parse(text)
-        } catch {
-            return .text(.badRequest, "\(error)\n")
+        do { format = try WatchFormat.parse(text) } catch { return .text(.badRequest, "\(error)\n") }
+        switch route(stream: name, format: format, exclude: exclude) {
+        case .success(let route): return .redirect(to: route.url)
+        case .failure(let refusal):
+            return .text(refusal.status, refusal.message + "\n", headers: refusal.retryAfter.map { ["Retry-After": "\($0)"] } ?? [:])
         }
-        let stream: StreamRecord
-        do { stream = try store.stream(named: name) } catch CoordinatorStoreError.unknownStream {
-            return .text(.notFound, "no stream named `\(name)`\n")
+    }
+
+    /// Where one viewer of `stream` in `format` goes: a node, else the ingest's origin.
+    struct Route: Sendable, Equatable {
+        var url: String
+        /// The node chosen; nil for the origin.
+        var node: String?
+        var state: StreamLiveness.State
+    }
+
+    struct Refusal: Error, Equatable {
+        var status: HTTPResponseStatus
+        var message: String
+        var retryAfter: Int?
+        var state: StreamLiveness.State?
+    }
+
+    /// The routing behind `/watch` and the watch page's `/api/route`: a node chosen among those
+    /// relaying the stream (weighted by spare capacity and score), leaving out `exclude` (nodes
+    /// the page saw fail), else the ingest's origin, which serves every format.
+    func route(stream name: String, format: WatchFormat, exclude: Set<String> = []) -> Result<Route, Refusal> {
+        do { _ = try StreamName.validate(name) } catch { return .failure(Refusal(status: .badRequest, message: "\(error)")) }
+        do { _ = try store.stream(named: name) } catch CoordinatorStoreError.unknownStream {
+            return .failure(Refusal(status: .notFound, message: "no stream named `\(name)`"))
         } catch {
-            return .text(.serviceUnavailable, "cannot read the stream list: \(error)\n", headers: ["Retry-After": "5"])
+            return .failure(Refusal(status: .serviceUnavailable, message: "cannot read the stream list: \(error)", retryAfter: 5))
         }
         // Reconnecting: the publisher blinked and viewers are being held for it; route as live.
-        guard liveness.state(stream.name) != .offline else {
-            return .text(.serviceUnavailable, "stream `\(name)` is offline; try again when it is live\n", headers: ["Retry-After": "10"])
+        let state = liveness.state(name)
+        guard state != .offline else {
+            return .failure(Refusal(status: .serviceUnavailable, message: "stream `\(name)` is offline; try again when it is live",
+                                    retryAfter: 10, state: .offline))
         }
-        if format != .rtmp, let node = ViewerRouter.choose(candidates(stream: name), random: random()) {
+        if format != .rtmp, let node = ViewerRouter.choose(candidates(stream: name).filter { !exclude.contains($0.node) }, random: random()) {
             redirects.withLockedValue { $0.node += 1 }
-            return .redirect(to: node.baseURL + format.path(stream: name))
+            return .success(Route(url: node.baseURL + format.path(stream: name), node: node.node, state: state))
         }
         // No node can take the viewer (or RTMP, which only the origin is routed for).
-        switch format {
-        case .flv:
-            redirects.withLockedValue { $0.origin += 1 }
-            return .redirect(to: endpoints.originHTTPBase + format.path(stream: name))
-        case .rtmp:
-            redirects.withLockedValue { $0.origin += 1 }
-            return .redirect(to: endpoints.originRTMPBase + format.path(stream: name))
-        case .hls:
-            return .text(.serviceUnavailable, "no node serves HLS for `\(name)` right now; try ?format=flv\n",
-                         headers: ["Retry-After": "10"])
-        }
+        redirects.withLockedValue { $0.origin += 1 }
+        let base = format == .rtmp ? endpoints.originRTMPBase : endpoints.originHTTPBase
+        return .success(Route(url: base + format.path(stream: name), node: nil, state: state))
     }
 
     /// Nodes online that relay `stream`, as the router weighs them.

@@ -56,15 +56,16 @@ public enum ViewerRouter {
     }
 }
 
-/// Viewer-facing formats `/watch` can route to.
+/// Viewer-facing formats `/watch` can route to: HTTP-FLV, HLS in MPEG-TS (`hls`), HLS in
+/// fragmented MP4 (`fmp4`: also AV1 and Opus) and RTMP.
 public enum WatchFormat: String, Sendable, CaseIterable {
-    case flv, hls, rtmp
+    case flv, hls, fmp4, rtmp
 
     /// `?format=` value (default flv: every player in DESIGN.md plays it).
     public static func parse(_ text: String?) throws -> WatchFormat {
         guard let text, !text.isEmpty else { return .flv }
         guard let format = WatchFormat(rawValue: text.lowercased()) else {
-            throw InvalidInput("unknown format `\(text)`: use flv, hls or rtmp")
+            throw InvalidInput("unknown format `\(text)`: use flv, hls, fmp4 or rtmp")
         }
         return format
     }
@@ -74,6 +75,7 @@ public enum WatchFormat: String, Sendable, CaseIterable {
         switch self {
         case .flv: "/live/\(stream).flv"
         case .hls: "/live/\(stream)/index.m3u8"
+        case .fmp4: "/live/\(stream)/fmp4.m3u8"
         case .rtmp: "/live/\(stream)"
         }
     }

@@ -44,7 +44,10 @@ public struct HLSPlaylist: Sendable, Hashable {
     public private(set) var segments: [Segment] = []
     /// Discontinuities that have left the window.
     public private(set) var discontinuitySequence: UInt64 = 0
-    /// Seconds: the ceiling of the longest segment ever listed (at least 1).
+    /// Seconds: the longest segment ever listed, rounded to the nearest second (at least 1).
+    /// RFC 8216 4.3.3.1 asks EXTINF rounded to the nearest integer to be at most the target;
+    /// rounding up instead would make 2.03 s chunks a 3 s target, and players that hold back
+    /// three target durations from the live edge (Safari, Chromium) a segment later.
     public private(set) var targetDuration = 1
     /// Set when the stream ended: adds EXT-X-ENDLIST.
     public var ended = false
@@ -75,7 +78,7 @@ public struct HLSPlaylist: Sendable, Hashable {
         }
         lastAppended = segment
         segments.append(segment)
-        targetDuration = max(targetDuration, (segment.durationMs + 999) / 1000)
+        targetDuration = max(targetDuration, (segment.durationMs + 500) / 1000)
         while segments.count > windowSize {
             if segments.removeFirst().discontinuity { discontinuitySequence += 1 }
         }

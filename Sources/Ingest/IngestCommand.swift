@@ -16,8 +16,9 @@ public struct IngestCommand: AsyncParsableCommand {
         abstract: "Streamr ingest relay: RTMP from OBS, live subscriptions for node agents over mutual TLS.",
         discussion: """
         Takes RTMP publishing and playing on `listen_rtmp` (default 0.0.0.0:1935; publish to \
-        rtmp://HOST/live/<stream key>, play rtmp://HOST/live/<stream>), HTTP-FLV on `listen_http` \
-        (default 0.0.0.0:8936, GET /live/<stream>.flv), and live subscriptions from node agents on \
+        rtmp://HOST/live/<stream key>, play rtmp://HOST/live/<stream>), HTTP-FLV and HLS on `listen_http` \
+        (default 0.0.0.0:8936, GET /live/<stream>.flv, /live/<stream>/index.m3u8 in MPEG-TS, \
+        /live/<stream>/fmp4.m3u8 in fMP4), and live subscriptions from node agents on \
         `listen_subscribe` (mutual TLS with node certificates, default 0.0.0.0:7444). Stream keys are \
         checked with the coordinator over `coordinator_socket`; chunk seals go to the validator on \
         `validator_socket`. A publisher that goes away or silent (`publisher_timeout`, default 5s) \

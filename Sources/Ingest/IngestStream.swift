@@ -21,6 +21,8 @@ final class IngestStream: Sendable {
     let live: LiveStream
     unowned let owner: IngestStreams
     let chainID: UInt64
+    /// The stream's HLS at the origin (kept by IngestStreams across publishes).
+    let hls: HLSFeed
     private let state: NIOLockedValueBox<State>
 
     struct State {
@@ -38,8 +40,8 @@ final class IngestStream: Sendable {
         var ended = false
     }
 
-    init(name: String, owner: IngestStreams) {
-        self.name = name; self.owner = owner
+    init(name: String, owner: IngestStreams, hls: HLSFeed) {
+        self.name = name; self.owner = owner; self.hls = hls
         var id: UInt64 = 0
         while id == 0 { id = UInt64.random(in: 1...UInt64.max) }
         chainID = id
@@ -157,7 +159,10 @@ final class IngestStream: Sendable {
         let seal = ChunkSealed(stream: name, seq: chunk.seq, firstTimestampMs: chunk.firstTimestamp, lastTimestampMs: chunk.lastTimestamp,
                                size: UInt64(chunk.size), sha256: chunk.digest, chain: chunk.chain, signature: signature,
                                chainID: chainID, sealedUnixMs: UInt64(LiveClock.nowMs()))
-        live.seal(SealedChunk(seal: seal, bytes: ByteBuffer(bytes: chunk.bytes)))
+        let bytes = ByteBuffer(bytes: chunk.bytes)
+        live.seal(SealedChunk(seal: seal, bytes: bytes))
+        hls.add(chainID: chainID, seq: chunk.seq, firstTimestampMs: chunk.firstTimestamp, lastTimestampMs: chunk.lastTimestamp,
+                bytes: bytes, headers: chunk.headers, newChain: false)
         owner.validator?.sealed(seal)
         owner.logger.debug("chunk \(chunk.seq) of \(name) sealed: \(chunk.size) bytes", metadata: [
             "event": "chunk_sealed", "stream": "\(name)", "chunk": "\(chunk.seq)"])

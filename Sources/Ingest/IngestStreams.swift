@@ -30,6 +30,8 @@ public final class IngestStreams: RTMPServerDelegate {
     let logger: Logger
     let authorize: @Sendable (String) async throws -> String
     private let streams = NIOLockedValueBox([String: IngestStream]())
+    /// Each stream's HLS for the process's life, so its media sequence only grows across publishes.
+    private let feeds = NIOLockedValueBox([String: HLSFeed]())
     /// Reports (set once at start-up, before anything is published).
     private let reports = NIOLockedValueBox<(coordinator: CoordinatorLink?, validator: ValidatorLink?)>((nil, nil))
 
@@ -47,6 +49,18 @@ public final class IngestStreams: RTMPServerDelegate {
 
     /// The live stream called `name`, if it is published (or waiting for its publisher).
     public func stream(named name: String) -> LiveStream? { streams.withLockedValue { $0[name]?.live } }
+
+    /// The HLS of the stream `name` while it is published (or waiting for its publisher).
+    public func hls(named name: String) -> HLSFeed? { streams.withLockedValue { $0[name]?.hls } }
+
+    private func feed(_ name: String) -> HLSFeed {
+        feeds.withLockedValue { all in
+            if let feed = all[name] { return feed }
+            let feed = HLSFeed(stream: name)
+            all[name] = feed
+            return feed
+        }
+    }
 
     /// What is live here: name → "live" or "reconnecting" (the coordinator sync).
     public func snapshot() -> [(String, String)] {
@@ -84,8 +98,9 @@ public final class IngestStreams: RTMPServerDelegate {
                 "event": "publish_refused", "reason": "coordinator_unavailable"])
             return .failure(RTMPRefusal("the coordinator is not available; try again"))
         }
+        let hls = feed(name)
         let outcome = streams.withLockedValue { all -> (IngestStream, PublishSession?, RTMPPublisher?, Bool) in
-            let stream = all[name] ?? IngestStream(name: name, owner: self)
+            let stream = all[name] ?? IngestStream(name: name, owner: self, hls: hls)
             let isNew = all[name] == nil
             all[name] = stream
             let (session, replaced) = stream.attach(publisher)

@@ -130,7 +130,7 @@ final class CoordinatorSession: Sendable {
         let now = NodeStore.nowMs()
         let served = relays.bytesServed()
         let streams = relays.all.filter { $0.isReceiving(nowMs: now) }.map { relayed in
-            StreamCounters(stream: relayed.name, viewers: UInt32(relayed.live.playerCount),
+            StreamCounters(stream: relayed.name, viewers: UInt32(relays.viewers(relayed, nowMs: now)),
                            bytesServed: UInt64(max(0, served[relayed.name] ?? 0)), lastChunkSeq: relayed.lastChunkSeq)
         }
         try? store.saveBytesServed(served)

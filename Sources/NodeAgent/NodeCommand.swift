@@ -21,7 +21,8 @@ public struct NodeCommand: AsyncParsableCommand {
         First `streamr-node join 'streamr://...' --payout venmo:@you` (as root), then \
         `systemctl enable --now streamr-node`. The service keeps a mutual-TLS session with the \
         host's coordinator, subscribes to its streams at the ingest, and serves viewers on \
-        `listen_http` (default 0.0.0.0:8935: /live/<stream>.flv, /chunks/<stream>/<seq>) and RTMP \
+        `listen_http` (default 0.0.0.0:8935: /live/<stream>.flv, HLS /live/<stream>/index.m3u8 in \
+        MPEG-TS and /live/<stream>/fmp4.m3u8 in fMP4, /chunks/<stream>/<seq>) and RTMP \
         play on `listen_rtmp` (default 0.0.0.0:1935). `streamrctl status` talks to \
         `control_socket` (default /run/streamr-node/control.sock).
         """,
@@ -130,7 +131,7 @@ public struct NodeCommand: AsyncParsableCommand {
                 paused.map { $0 > 0 ? StatusItem("paused_until", TextFormat.timestamp(unixSeconds: $0 / 1000), type: .timestamp)
                                     : StatusItem("paused_until", "until resumed") } ?? StatusItem("paused_until", "-", type: .null),
                 StatusItem("streams_relayed", relayed.isEmpty ? "none" : relayed.map(\.name).sorted().joined(separator: ",")),
-                StatusItem("viewers", integer: relays.all.reduce(0) { $0 + $1.live.playerCount }),
+                StatusItem("viewers", integer: relays.all.reduce(0) { $0 + relays.viewers($1, nowMs: now) }),
                 StatusItem("bytes_served", integer: served),
                 StatusItem("upload_bps", integer: viewers.uploadBps()),
                 StatusItem("uptime_today", "\(uptime / 3600)h \(TextFormat.padded((uptime % 3600) / 60, width: 2))m"),

@@ -50,6 +50,10 @@ public final class Relays: Sendable {
     /// The stream `name` as viewers reach it (nil unless this node relays it).
     public func stream(named name: String) -> RelayedStream? { state.withLockedValue { $0.streams[name] } }
     func hls(named name: String) -> HLSFeed? { state.withLockedValue { $0.hls[name] } }
+    /// Players of `relayed` now: HTTP-FLV and RTMP, and HLS players seen lately.
+    func viewers(_ relayed: RelayedStream, nowMs: Int64) -> Int {
+        relayed.live.playerCount + (hls(named: relayed.name)?.viewerCount(nowMs: nowMs) ?? 0)
+    }
     public var all: [RelayedStream] { state.withLockedValue { Array($0.streams.values) } }
     var signingKey: PublicKey? { state.withLockedValue { $0.signingKey } }
 
@@ -83,7 +87,7 @@ public final class Relays: Sendable {
             guard let key = s.signingKey else { return ([], stopped) }
             let started = names.filter { wanted.contains($0) && s.tasks[$0] == nil }
             for name in started {
-                let hls = s.hls[name] ?? HLSFeed(stream: name, logger: logger)
+                let hls = s.hls[name] ?? HLSFeed(stream: name)
                 s.hls[name] = hls
                 let streamMeter = s.meters[name] ?? TrafficMeter(parent: meter, startingTotal: s.servedBefore[name] ?? 0)
                 s.meters[name] = streamMeter

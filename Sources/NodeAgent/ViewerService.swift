@@ -6,8 +6,8 @@ import NIOHTTP1
 import Relay
 import StreamrHTTP
 
-/// Viewer HTTP on 8935: HTTP-FLV (`/live/<stream>.flv`), HLS (`/live/<stream>/index.m3u8` and
-/// its segments), raw verified chunks (`/chunks/<stream>/<seq>` or `<chain>-<seq>`), and
+/// Viewer HTTP on 8935: HTTP-FLV (`/live/<stream>.flv`), HLS (`/live/<stream>/index.m3u8` in
+/// MPEG-TS, `/live/<stream>/fmp4.m3u8` in fMP4, and their segments), raw verified chunks (`/chunks/<stream>/<seq>` or `<chain>-<seq>`), and
 /// `/healthz`. Every byte goes through the stream's meter (one place for heartbeats and the
 /// upload cap). At its upload cap, or while the friend has paused the node, a new viewer gets
 /// 503 with Retry-After (and the coordinator, told so by heartbeats, sends viewers elsewhere).
@@ -34,8 +34,7 @@ final class ViewerService: Sendable {
     }
 
     /// What the watch page (on the coordinator's origin) needs to play from a node.
-    static let cors: [(String, String)] = [("Access-Control-Allow-Origin", "*"),
-                                           ("Access-Control-Expose-Headers", "Content-Length, Content-Range, X-Streamr-Chunk")]
+    static let cors: [(String, String)] = HLSHTTP.cors
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         if request.method == .OPTIONS {
@@ -59,7 +58,7 @@ final class ViewerService: Sendable {
         if parts.count == 3, parts[0] == "live" {
             return hls(stream: parts[1], file: parts[2], request: request)
         }
-        return .text(.notFound, "not found: try /live/<stream>.flv, /live/<stream>/index.m3u8 or /chunks/<stream>/<seq>\n")
+        return .text(.notFound, "not found: try /live/<stream>.flv, /live/<stream>/index.m3u8, /live/<stream>/fmp4.m3u8 or /chunks/<stream>/<seq>\n")
     }
 
     private func notRelayed(_ name: String) -> HTTPResponse {
@@ -86,28 +85,10 @@ final class ViewerService: Sendable {
                                 onEnd: { logger.info("viewer left \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(live.playerCount)"]) })
     }
 
-    /// `/live/<stream>/index.m3u8` and its `<chain>-<seq>.ts` segments (one per verified chunk).
+    /// HLS (`/live/<stream>/index.m3u8` with `<chain>-<seq>.ts` segments, `/live/<stream>/fmp4.m3u8`
+    /// with `<chain>-<seq>.m4s` fragments and `<chain>-init-<seq>.mp4` init segments): HLSHTTP.
     private func hls(stream name: String, file: String, request: HTTPRequest) -> HTTPResponse {
         guard let relayed = relays.stream(named: name), let feed = relays.hls(named: name) else { return notRelayed(name) }
-        if file == "index.m3u8" {
-            guard let playlist = feed.playlist() else {
-                let why = feed.refusal.map { "HLS is not available for `\(name)`: \($0)\n" }
-                    ?? "no HLS segment yet for `\(name)`; try again in a few seconds\n"
-                return .text(.notFound, why, headers: HTTPHeaders(Self.cors + [("Retry-After", "2")]))
-            }
-            if let busy = busy() { return busy }
-            // A live playlist changes every chunk: never cached.
-            return .text(.ok, playlist, contentType: "application/vnd.apple.mpegurl",
-                         headers: HTTPHeaders(Self.cors + [("Cache-Control", "no-cache, no-store")]))
-        }
-        guard file.hasSuffix(".ts"), let segment = feed.segment(named: String(file.dropLast(3))) else {
-            return .text(.notFound, "segment \(file) of `\(name)` is not kept here\n", headers: HTTPHeaders(Self.cors))
-        }
-        if let busy = busy() { return busy }
-        // Its name is its chunk's (chain, seq): the same bytes forever.
-        let response = HTTPByteRanges.respond(to: request, body: segment, headers: Self.cors + [
-            ("Content-Type", "video/mp2t"), ("Cache-Control", "public, max-age=3600, immutable")])
-        if request.method != .HEAD, case .bytes(let body) = response.body { relayed.live.meter.add(body.readableBytes, .hls) }
-        return response
+        return HLSHTTP.response(feed: feed, file: file, request: request, meter: relayed.live.meter, admit: busy)
     }
 }

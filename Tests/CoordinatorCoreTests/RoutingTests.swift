@@ -45,6 +45,8 @@ final class ViewerRouterTests: XCTestCase {
         XCTAssertThrowsError(try WatchFormat.parse("mp4"))
         XCTAssertEqual(WatchFormat.hls.path(stream: "main"), "/live/main/index.m3u8")
         XCTAssertEqual(WatchFormat.flv.path(stream: "main"), "/live/main.flv")
+        XCTAssertEqual(try WatchFormat.parse("fmp4"), .fmp4)
+        XCTAssertEqual(WatchFormat.fmp4.path(stream: "main"), "/live/main/fmp4.m3u8")
     }
 }
 

@@ -16,7 +16,7 @@ final class PlaylistTests: XCTestCase {
         XCTAssertEqual(playlist.render(), """
             #EXTM3U
             #EXT-X-VERSION:3
-            #EXT-X-TARGETDURATION:3
+            #EXT-X-TARGETDURATION:2
             #EXT-X-MEDIA-SEQUENCE:1
             #EXTINF:2.000,
             1.ts
@@ -57,10 +57,13 @@ final class PlaylistTests: XCTestCase {
 
     func testDefaultWindowIsSixAndTargetDurationNeverShrinks() {
         var playlist = HLSPlaylist()
-        playlist.append(.init(seq: 1, durationMs: 4001))
+        playlist.append(.init(seq: 1, durationMs: 4500))
         for seq: UInt64 in 2...10 { playlist.append(.init(seq: seq, durationMs: 2000)) }
         XCTAssertEqual(playlist.segments.map(\.seq), Array(5...10))
-        XCTAssertEqual(playlist.targetDuration, 5, "the 4.001 s segment has left, the target stays")
+        XCTAssertEqual(playlist.targetDuration, 5, "the 4.5 s segment has left, the target stays")
+        var rounded = HLSPlaylist()
+        rounded.append(.init(seq: 1, durationMs: 2499))
+        XCTAssertEqual(rounded.targetDuration, 2, "EXTINF rounded to the nearest second (RFC 8216 4.3.3.1)")
         XCTAssertEqual(HLSPlaylist().render(), "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n")
     }
 
@@ -101,7 +104,7 @@ final class PlaylistTests: XCTestCase {
             #EXTM3U
             #EXT-X-VERSION:7
             #EXT-X-INDEPENDENT-SEGMENTS
-            #EXT-X-TARGETDURATION:3
+            #EXT-X-TARGETDURATION:2
             #EXT-X-MEDIA-SEQUENCE:10
             #EXT-X-MAP:URI="c0ffee-init-1.mp4"
             #EXTINF:2.000,

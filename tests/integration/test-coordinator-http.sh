@@ -77,7 +77,8 @@ check "journal/stderr has stream_live" wait_until 5 grep -q "stream_live" "$WORK
 ############ routing: no node → the ingest origin ############
 check "/watch with no node goes to the origin's HTTP-FLV" test "$(code_of /watch/main)" = "302 http://127.0.0.1:8936/live/main.flv"
 check "/watch?format=rtmp goes to the origin's RTMP" test "$(code_of '/watch/main?format=rtmp')" = "302 rtmp://127.0.0.1:1935/live/main"
-check "/watch?format=hls with no node is 503" test "$(code_of '/watch/main?format=hls')" = "503 "
+check "/watch?format=hls with no node goes to the origin's HLS" test "$(code_of '/watch/main?format=hls')" = "302 http://127.0.0.1:8936/live/main/index.m3u8"
+check "/watch?format=fmp4 with no node goes to the origin's fMP4 HLS" test "$(code_of '/watch/main?format=fmp4')" = "302 http://127.0.0.1:8936/live/main/fmp4.m3u8"
 check "/watch?format=bogus is 400" test "$(code_of '/watch/main?format=bogus')" = "400 "
 
 ############ routing to nodes by their heartbeats ############
@@ -91,7 +92,21 @@ HOLD_B=$PID
 TARGETS=$(for _ in $(seq 20); do code_of /watch/main; echo; done | sort | uniq -c)
 check "20 viewers all go to node a (b is at its cap)" test "$(awk '{print $1, $2, $3}' <<<"$TARGETS")" = "20 302 http://10.0.0.1:8935/live/main.flv"
 check "/watch?format=hls goes to the node's HLS playlist" test "$(code_of '/watch/main?format=hls')" = "302 http://10.0.0.1:8935/live/main/index.m3u8"
+check "/watch?format=fmp4 goes to the node's fMP4 playlist" test "$(code_of '/watch/main?format=fmp4')" = "302 http://10.0.0.1:8935/live/main/fmp4.m3u8"
 check "the redirect is not cached" bash -c 'curl -sI "$1/watch/main" | grep -qi "^cache-control: no-store"' _ "$URL"
+ROUTE=$(curl -s "$URL/api/route/main?format=hls")
+check "/api/route (the watch page's) names the same node and its display name: $ROUTE" python3 -c '
+import json, sys; r = json.loads(sys.argv[1])
+assert r["url"] == "http://10.0.0.1:8935/live/main/index.m3u8" and r["node"] == sys.argv[2] and r["name"] == "Friend a" and r["state"] == "live", r' "$ROUTE" "$NODE_A"
+ROUTE=$(curl -s "$URL/api/route/main?format=fmp4&exclude=$NODE_A")
+check "/api/route?exclude=<node a> goes to the origin: $ROUTE" python3 -c '
+import json, sys; r = json.loads(sys.argv[1])
+assert r["url"] == "http://127.0.0.1:8936/live/main/fmp4.m3u8" and "node" not in r, r' "$ROUTE"
+STREAM=$(curl -s "$URL/api/stream/main")
+check "/api/stream lists both relays by display name only: $STREAM" python3 -c '
+import json, sys; s = json.loads(sys.argv[1])
+assert s["state"] == "live" and sorted(r["name"] for r in s["relays"]) == ["Friend a", "Friend b"], s
+assert "node-" not in sys.argv[1] and "venmo" not in sys.argv[1] and "10.0.0.1" not in sys.argv[1], s' "$STREAM"
 stop_pid "$HOLD_A" 5
 # b again, now with room: without a viewer_url it is reached at its session's address.
 stop_pid "$HOLD_B" 5
@@ -102,7 +117,7 @@ check "node b with room is reached at its session address and viewer port" test 
 METRICS=$(curl -s "$URL/metrics")
 check "/metrics: one node online, one session, redirects counted" bash -c '
   grep -qx "streamr_nodes_online 1" <<<"$1" && grep -qx "streamr_sessions 1" <<<"$1" &&
-  grep -qx "streamr_watch_redirects_total{target=\"node\"} 23" <<<"$1" && grep -qx "streamr_viewers 3" <<<"$1"' _ "$METRICS"
+  grep -qx "streamr_watch_redirects_total{target=\"node\"} 25" <<<"$1" && grep -qx "streamr_viewers 3" <<<"$1"' _ "$METRICS"
 
 ############ node disable closes the live session ############
 ctl disable node disable "$NODE_B"

@@ -1,0 +1,665 @@
+/// The watch page's and the overlay's scripts and styles, served from `/assets/` (same origin,
+/// so the pages' Content-Security-Policy needs no inline script or style). Hand-written, no
+/// third-party code; the player logic is described in WatchPage and README ("Watching in a
+/// browser").
+enum WatchAssets {
+    struct Asset: Sendable {
+        var contentType: String
+        var body: String
+        /// A hash of the body: the pages link `name?v=<version>`.
+        var version: String
+    }
+
+    static let all: [String: Asset] = {
+        var assets: [String: Asset] = [:]
+        for (name, type, body) in [("watch.js", "text/javascript; charset=utf-8", watchJS),
+                                   ("watch.css", "text/css; charset=utf-8", watchCSS),
+                                   ("overlay.js", "text/javascript; charset=utf-8", overlayJS),
+                                   ("overlay.css", "text/css; charset=utf-8", overlayCSS)] {
+            assets[name] = Asset(contentType: type, body: body, version: fnv1a(body))
+        }
+        return assets
+    }()
+
+    static func versioned(_ name: String) -> String { "\(name)?v=\(all[name]?.version ?? "0")" }
+
+    /// FNV-1a 64, hex: enough to tell versions apart (not a security property).
+    static func fnv1a(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
+
+    // MARK: - The watch page
+
+    static let watchCSS = #"""
+        :root { color-scheme: dark; }
+        html, body { margin: 0; background: #0e0f12; color: #e8e8ea; font: 15px/1.4 system-ui, sans-serif; }
+        main { max-width: 1280px; margin: 0 auto; padding: 12px; }
+        .player { position: relative; background: #000; aspect-ratio: 16 / 9; }
+        video { display: block; width: 100%; height: 100%; background: #000; }
+        .status { position: absolute; left: 50%; top: 50%; transform: translate(-50%, -50%); max-width: 80%;
+          padding: 10px 16px; border-radius: 8px; background: rgba(0, 0, 0, .72); text-align: center; pointer-events: none; }
+        .status[hidden] { display: none; }
+        .info { margin: 8px 0; color: #b7b9c0; }
+        .state { display: inline-block; padding: 1px 8px; border-radius: 4px; background: #3a3d45; color: #fff;
+          font-weight: 600; font-size: 12px; letter-spacing: .05em; text-transform: uppercase; }
+        .state.live { background: #c62828; }
+        .state.reconnecting { background: #b26a00; }
+        .state.offline { background: #555; }
+        .via { margin-left: .5em; }
+        """#
+
+    static let watchJS = #"""
+        'use strict';
+        // The watch page's player. It asks the coordinator where to play from (/api/route: a node
+        // chosen like /watch does, or the ingest's origin), plays HLS there — natively where the
+        // browser plays HLS, else through Media Source Extensions with the fMP4 rendition — and,
+        // when that node fails or playback stalls while the stream is live, asks again without
+        // that node and carries on from another one. window.streamr holds what it saw.
+        (() => {
+          const stream = document.body.dataset.stream;
+          const params = new URLSearchParams(location.search);
+          const forced = params.get('player');            // "native" or "mse"; default: what the browser plays
+          const video = document.getElementById('video');
+          const statusBox = document.getElementById('status');
+          const stateBadge = document.getElementById('state');
+          const via = document.getElementById('via');
+          const viewerId = Math.random().toString(36).slice(2, 12);
+
+          const STALL_MS = 4000;          // no progress this long while playing: recover
+          const CHECK_MS = 2000;          // how often the native player's node is checked
+          const FETCH_MS = 4000;          // a request without an answer this long has failed
+          const EXCLUDE_MS = 30000;       // a failed node is not asked for again this long
+          const STATUS_MS = 10000;        // stream state poll (stalls ask at once)
+
+          const stats = window.streamr = {
+            stream, player: null, format: null, node: null, name: null, url: null, state: null,
+            played: 0, firstFrameMs: null, switches: 0, errors: [], events: [], message: null,
+          };
+          const note = (what) => {
+            stats.events.push(`${(performance.now() / 1000).toFixed(1)} ${what}`);
+            if (stats.events.length > 200) stats.events.shift();
+          };
+          const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+          function say(text) {
+            stats.message = text;
+            statusBox.textContent = text || '';
+            statusBox.hidden = !text;
+          }
+
+          function showState(state) {
+            if (!state || state === stats.state) return;
+            stats.state = state;
+            stateBadge.textContent = state;
+            stateBadge.className = `state ${state}`;
+          }
+
+          async function get(url, timeout = FETCH_MS) {
+            const abort = new AbortController();
+            const timer = setTimeout(() => abort.abort(), timeout);
+            try { return await fetch(url, { cache: 'no-store', signal: abort.signal }); } finally { clearTimeout(timer); }
+          }
+
+          const withViewer = (url) => `${url}${url.includes('?') ? '&' : '?'}viewer=${viewerId}`;
+
+          // ---- Which node ----------------------------------------------------------------
+          const excluded = new Map();
+          function exclude(node) {
+            if (node) excluded.set(node, Date.now() + EXCLUDE_MS);
+            else excluded.set('origin', Date.now() + EXCLUDE_MS);
+          }
+          function exclusions() {
+            const now = Date.now();
+            return [...excluded].filter(([node, until]) => until > now && node !== 'origin').map(([node]) => node);
+          }
+
+          async function route(format) {
+            const query = new URLSearchParams({ format });
+            const nodes = exclusions();
+            if (nodes.length) query.set('exclude', nodes.join(','));
+            const response = await get(`/api/route/${encodeURIComponent(stream)}?${query}`);
+            let answer = {};
+            try { answer = await response.json(); } catch (e) { /* not JSON: a proxy's error page */ }
+            answer.status = response.status;
+            return answer;
+          }
+
+          async function streamState() {
+            const response = await get(`/api/stream/${encodeURIComponent(stream)}`);
+            return response.ok ? response.json() : null;
+          }
+
+          // Fetches the playlist the player would use: is the node there, and does it have it?
+          // `segments`: how many it lists (Chromium's own HLS fails on a live playlist of fewer
+          // than three, as a stream that just started has).
+          async function probe(url, segments = 1) {
+            try {
+              const response = await get(withViewer(url));
+              const text = await response.text();
+              if (response.ok && text.startsWith('#EXTM3U')) {
+                const listed = text.split('\n').filter((line) => line.startsWith('#EXTINF')).length;
+                return listed >= segments ? { ok: true } : { ok: false, starting: true, text: `${listed} segment(s) so far` };
+              }
+              if (response.status === 404 && text.includes('not available')) return { ok: false, refused: true, text };
+              if (response.status === 404 && text.includes('no HLS segment yet')) return { ok: false, starting: true, text };
+              return { ok: false, text: `HTTP ${response.status}: ${text.slice(0, 120)}` };
+            } catch (e) {
+              return { ok: false, text: String(e) };
+            }
+          }
+
+          // ---- Players -------------------------------------------------------------------
+          const canNative = video.canPlayType('application/vnd.apple.mpegurl') !== '';
+          const MediaSourceType = window.ManagedMediaSource || window.MediaSource;
+          let mode = forced === 'mse' || forced === 'native' ? forced : (canNative ? 'native' : (MediaSourceType ? 'mse' : 'native'));
+          let nativeFormat = 'hls';      // 'fmp4' once the MPEG-TS rendition is refused (AV1, Opus)
+          const format = () => (mode === 'mse' ? 'fmp4' : nativeFormat);
+
+          class Fatal extends Error {}
+
+          // HLS in the <video> element itself; the node is checked every CHECK_MS on the side.
+          class NativePlayer {
+            constructor(url, events) { this.url = url; this.events = events; this.failures = 0; }
+            start() {
+              video.src = withViewer(this.url);
+              video.play().catch(() => this.events.blocked());
+              this.timer = setInterval(() => this.check(), CHECK_MS);
+            }
+            async check() {
+              const answer = await probe(this.url);
+              if (answer.ok || answer.starting) { this.failures = 0; return; }
+              if (++this.failures >= 2) { this.failures = 0; this.events.nodeFailed(answer.text); }
+            }
+            nudge() { return nudge(); }
+            stop() {
+              clearInterval(this.timer);
+              video.removeAttribute('src');
+              video.load();
+            }
+          }
+
+          // ISO BMFF boxes: calls visit(type, contentStart, end) for each box in [start, end).
+          function boxes(view, start, end, visit) {
+            for (let p = start; p + 8 <= end;) {
+              let size = view.getUint32(p), header = 8;
+              const type = String.fromCharCode(view.getUint8(p + 4), view.getUint8(p + 5), view.getUint8(p + 6), view.getUint8(p + 7));
+              if (size === 1) { size = Number(view.getBigUint64(p + 8)); header = 16; } else if (size === 0) size = end - p;
+              if (size < header || p + size > end) return;
+              visit(type, p + header, p + size);
+              p += size;
+            }
+          }
+          // Track id → timescale, from an init segment's moov.
+          function timescales(buffer) {
+            const view = new DataView(buffer), scales = {};
+            boxes(view, 0, view.byteLength, (type, s, e) => {
+              if (type !== 'moov') return;
+              boxes(view, s, e, (type, s, e) => {
+                if (type !== 'trak') return;
+                let id = 0, scale = 0;
+                boxes(view, s, e, (type, s, e) => {
+                  if (type === 'tkhd') id = view.getUint32(s + (view.getUint8(s) === 1 ? 20 : 12));
+                  if (type === 'mdia') {
+                    boxes(view, s, e, (type, s) => {
+                      if (type === 'mdhd') scale = view.getUint32(s + (view.getUint8(s) === 1 ? 20 : 12));
+                    });
+                  }
+                });
+                if (id && scale) scales[id] = scale;
+              });
+            });
+            return scales;
+          }
+          // A fragment's earliest decode time in seconds (tfdt of each traf), or null.
+          function fragmentStart(buffer, scales) {
+            const view = new DataView(buffer);
+            let start = null;
+            boxes(view, 0, view.byteLength, (type, s, e) => {
+              if (type !== 'moof') return;
+              boxes(view, s, e, (type, s, e) => {
+                if (type !== 'traf') return;
+                let id = 0, time = null;
+                boxes(view, s, e, (type, s) => {
+                  if (type === 'tfhd') id = view.getUint32(s + 4);
+                  if (type === 'tfdt') time = view.getUint8(s) === 1 ? Number(view.getBigUint64(s + 4)) : view.getUint32(s + 4);
+                });
+                if (time !== null && scales[id]) {
+                  const t = time / scales[id];
+                  if (start === null || t < start) start = t;
+                }
+              });
+            });
+            return start;
+          }
+
+          function parsePlaylist(text, base) {
+            const playlist = { targetDuration: 2, segments: [] };
+            let map = null, discontinuity = false, duration = 0;
+            for (const raw of text.split('\n')) {
+              const line = raw.trim();
+              if (line.startsWith('#EXT-X-TARGETDURATION:')) playlist.targetDuration = Number(line.slice(22)) || 2;
+              else if (line.startsWith('#EXTINF:')) duration = parseFloat(line.slice(8)) || 0;
+              else if (line.startsWith('#EXT-X-MAP:')) {
+                const uri = /URI="([^"]*)"/.exec(line);
+                if (uri) map = new URL(uri[1], base).href;
+              } else if (line === '#EXT-X-DISCONTINUITY') discontinuity = true;
+              else if (line && !line.startsWith('#')) {
+                const uri = new URL(line, base).href;
+                const file = uri.split('?')[0].split('/').pop();
+                playlist.segments.push({ uri, map, discontinuity, duration, key: file.replace(/\.[a-z0-9]+$/, '') });
+                discontinuity = false;
+              }
+            }
+            return playlist;
+          }
+          // Segments are named by their chunk, "<chain>-<seq>", the same on every node.
+          function chunkOf(key) {
+            const m = /^([0-9a-f]+)-(\d+)$/.exec(key);
+            return m ? { chain: m[1], seq: Number(m[2]) } : null;
+          }
+          function describe(codecs) {
+            const names = { avc1: 'H.264', hvc1: 'HEVC', hev1: 'HEVC', av01: 'AV1', mp4a: 'AAC', opus: 'Opus' };
+            return codecs.split(',').map((c) => names[c.split('.')[0]] || c).join(' + ');
+          }
+
+          // HLS-fMP4 through Media Source Extensions: polls the playlist, appends the init segment
+          // (again whenever EXT-X-MAP changes) and then each fragment once, in order. A fragment
+          // whose timeline does not continue the buffer (a discontinuity, a gap, another node) is
+          // placed where the buffer ends. Moving to another node (switchTo) keeps the buffer: the
+          // next fragment is the chunk after the last one appended.
+          class MSEPlayer {
+            constructor(url, events) {
+              this.url = url; this.events = events; this.stopped = false; this.failures = 0;
+              this.lastKey = null; this.map = null; this.codecs = null; this.sourceBuffer = null; this.scales = {};
+            }
+            async start() {
+              this.mediaSource = new MediaSourceType();
+              if (window.ManagedMediaSource && MediaSourceType === window.ManagedMediaSource) video.disableRemotePlayback = true;
+              this.objectURL = URL.createObjectURL(this.mediaSource);
+              video.src = this.objectURL;
+              await new Promise((resolve) => this.mediaSource.addEventListener('sourceopen', resolve, { once: true }));
+              this.loop();
+            }
+            switchTo(url) { this.url = url; this.failures = 0; }
+            stop() {
+              this.stopped = true;
+              video.playbackRate = 1;
+              video.removeAttribute('src');
+              video.load();
+              URL.revokeObjectURL(this.objectURL);
+            }
+            async loop() {
+              while (!this.stopped) {
+                let wait = 1000;
+                const url = this.url;
+                try {
+                  const response = await get(withViewer(url));
+                  if (!response.ok) throw new Error(`playlist: HTTP ${response.status}`);
+                  const playlist = parsePlaylist(await response.text(), url);
+                  wait = Math.max(500, playlist.targetDuration * 500);
+                  // How far behind the buffered end to play: the next fragment exists only once
+                  // its chunk is complete, so one segment's time, and half a second to fetch it.
+                  this.cushion = Math.max(...playlist.segments.map((s) => s.duration), 1) + 0.5;
+                  for (const segment of this.next(playlist.segments)) {
+                    if (this.stopped || url !== this.url) break;
+                    await this.append(segment);
+                  }
+                  this.failures = 0;
+                  await this.trim();
+                } catch (e) {
+                  if (this.stopped) return;
+                  if (e instanceof Fatal) { this.events.fatal(e.message); return; }
+                  note(`mse: ${e.message || e}`);
+                  if (url === this.url && ++this.failures >= 2) { this.failures = 0; this.events.nodeFailed(String(e.message || e)); }
+                  wait = 500;
+                }
+                await sleep(wait);
+              }
+            }
+            // Which of the listed segments to append now.
+            next(segments) {
+              if (!segments.length) return [];
+              const edge = () => {
+                // Near the live edge with one segment in hand, not before the latest discontinuity.
+                let from = Math.max(0, segments.length - 2);
+                for (let i = segments.length - 1; i > from; i--) if (segments[i].discontinuity) { from = i; break; }
+                return segments.slice(from);
+              };
+              if (this.lastKey === null) {
+                const join = edge();
+                this.joinUntil = join[join.length - 1];
+                return join;
+              }
+              const at = segments.findIndex((s) => s.key === this.lastKey);
+              if (at >= 0) return segments.slice(at + 1);
+              const last = chunkOf(this.lastKey);
+              if (last) {
+                const sameChain = segments.filter((s) => chunkOf(s.key)?.chain === last.chain);
+                const later = sameChain.filter((s) => chunkOf(s.key).seq > last.seq);
+                if (later.length) return later;
+                if (sameChain.length) return [];   // this node is behind the last one: wait for it
+              }
+              return edge();                       // a new chain (the stream started again)
+            }
+            push(data) {
+              return new Promise((resolve, reject) => {
+                const buffer = this.sourceBuffer;
+                const done = () => { buffer.removeEventListener('updateend', done); buffer.removeEventListener('error', failed); resolve(); };
+                const failed = () => { buffer.removeEventListener('updateend', done); buffer.removeEventListener('error', failed); reject(new Error('append failed')); };
+                buffer.addEventListener('updateend', done);
+                buffer.addEventListener('error', failed);
+                try { buffer.appendBuffer(data); } catch (e) { buffer.removeEventListener('updateend', done); buffer.removeEventListener('error', failed); reject(e); }
+              });
+            }
+            bufferedEnd() {
+              const ranges = this.sourceBuffer.buffered;
+              return ranges.length ? ranges.end(ranges.length - 1) : null;
+            }
+            async append(segment) {
+              if (segment.map && segment.map !== this.map) {
+                const response = await get(segment.map);
+                if (!response.ok) throw new Error(`init segment: HTTP ${response.status}`);
+                const codecs = response.headers.get('X-Streamr-Codecs');
+                const data = await response.arrayBuffer();
+                if (!codecs) throw new Fatal('The server did not say which codecs the stream uses.');
+                const type = `video/mp4; codecs="${codecs}"`;
+                if (!MediaSourceType.isTypeSupported(type)) throw new Fatal(`This browser cannot play ${describe(codecs)} (${codecs}).`);
+                if (!this.sourceBuffer) {
+                  this.sourceBuffer = this.mediaSource.addSourceBuffer(type);
+                  this.sourceBuffer.mode = 'segments';
+                } else if (codecs !== this.codecs) {
+                  if (!this.sourceBuffer.changeType) throw new Fatal('The stream changed codecs and this browser cannot follow.');
+                  this.sourceBuffer.changeType(type);
+                }
+                await this.push(data);
+                note(`init ${segment.map.split('/').pop()} ${codecs}`);
+                this.map = segment.map; this.codecs = codecs; this.scales = timescales(data);
+              }
+              const response = await get(segment.uri);
+              if (!response.ok) throw new Error(`segment: HTTP ${response.status}`);
+              const data = await response.arrayBuffer();
+              const start = fragmentStart(data, this.scales);
+              const end = this.bufferedEnd();
+              if (start !== null) {
+                if (end === null) this.sourceBuffer.timestampOffset = -start;
+                else if (Math.abs(start + this.sourceBuffer.timestampOffset - end) > 0.3) {
+                  note(`realign ${segment.key}: ${(start + this.sourceBuffer.timestampOffset - end).toFixed(2)} s`);
+                  this.sourceBuffer.timestampOffset = end - start;
+                }
+              }
+              try {
+                await this.push(data);
+              } catch (e) {
+                if (e.name !== 'QuotaExceededError') throw e;
+                await this.trim(5);
+                await this.push(data);
+              }
+              this.lastKey = segment.key;
+              stats.segment = segment.key;
+              const ranges = this.sourceBuffer.buffered;
+              const now = this.bufferedEnd();
+              if (!this.started) {
+                // Joining: the two newest segments are appended; play `cushion` before their end.
+                if (segment !== this.joinUntil) return;
+                this.started = true;
+                if (ranges.length) video.currentTime = Math.max(ranges.start(0), now - this.cushion);
+                video.play().catch(() => this.events.blocked());
+                return;
+              }
+              // Behind the live edge by more than a segment beyond the cushion (after stalls):
+              // play a little faster until back; far behind, jump.
+              const ahead = now - video.currentTime, want = this.cushion + this.cushion - 0.5;
+              if (ahead > want + 8) video.currentTime = now - this.cushion;
+              else if (ahead > want + 1) video.playbackRate = 1.1;
+              else if (ahead <= want) video.playbackRate = 1;
+              stats.behind = Math.round(ahead * 10) / 10;
+            }
+            // Keeps 30 s behind the playhead (or `keep` s when the buffer is full).
+            async trim(keep = 30) {
+              const buffer = this.sourceBuffer;
+              if (!buffer || buffer.updating || !buffer.buffered.length) return;
+              const from = buffer.buffered.start(0), to = video.currentTime - keep;
+              if (to - from < 1) return;
+              await new Promise((resolve) => {
+                buffer.addEventListener('updateend', resolve, { once: true });
+                try { buffer.remove(from, to); } catch (e) { resolve(); }
+              });
+            }
+            nudge() { return nudge(); }
+          }
+
+          // Stalled in a hole before buffered media: jump to it.
+          function nudge() {
+            const ranges = video.buffered, t = video.currentTime;
+            for (let i = 0; i < ranges.length; i++) {
+              if (ranges.start(i) <= t && t < ranges.end(i) - 0.5) return false;
+              if (ranges.start(i) > t && ranges.start(i) - t < 3) {
+                note(`skip gap ${t.toFixed(2)} → ${ranges.start(i).toFixed(2)}`);
+                video.currentTime = ranges.start(i) + 0.05;
+                return true;
+              }
+            }
+            return false;
+          }
+
+          // ---- Control -------------------------------------------------------------------
+          let player = null;
+          let busy = false;
+
+          const events = {
+            nodeFailed: (why) => recover(`node failed: ${why}`, true),
+            fatal: (why) => { stats.errors.push(why); stop(); say(why); },
+            blocked: () => say('Press play to start.'),
+          };
+
+          function stop() {
+            if (player) player.stop();
+            player = null;
+          }
+
+          function use(answer) {
+            const previous = stats.node === null && stats.url === null ? null : (stats.node || 'origin');
+            const next = answer.node || 'origin';
+            if (previous !== null && previous !== next) stats.switches++;
+            stats.node = answer.node || null;
+            stats.name = answer.name || null;
+            stats.url = answer.url;
+            stats.format = format();
+            via.textContent = answer.node ? `· from ${answer.name || 'a friend'}'s node` : '· from the streamer';
+            note(`play ${stats.format} from ${next}: ${answer.url}`);
+            if (player instanceof MSEPlayer && mode === 'mse' && !player.stopped) {
+              player.switchTo(answer.url);
+              return;
+            }
+            stop();
+            stats.player = mode;
+            player = mode === 'mse' ? new MSEPlayer(answer.url, events) : new NativePlayer(answer.url, events);
+            lastProgressAt = performance.now();
+            lastTime = video.currentTime;
+            player.start();
+          }
+
+          // Finds a node (or the origin) that has the stream, and plays from it.
+          async function connect() {
+            for (;;) {
+              let answer;
+              try { answer = await route(format()); } catch (e) {
+                say('Cannot reach the server; trying again…');
+                await sleep(3000);
+                continue;
+              }
+              if (answer.state) showState(answer.state);
+              if (answer.status === 404) { stop(); say(`There is no stream called “${stream}”.`); await sleep(15000); continue; }
+              if (answer.state === 'offline') {
+                stop();
+                say('The stream is offline. It starts here by itself when the streamer goes live.');
+                await sleep(5000);
+                continue;
+              }
+              if (!answer.url) { say(answer.error || 'Nobody can serve this stream right now; trying again…'); await sleep(5000); continue; }
+              const check = await probe(answer.url, mode === 'native' ? 3 : 1);
+              if (check.refused && mode === 'native' && nativeFormat === 'hls') {
+                note(`MPEG-TS refused: ${check.text.trim()}`);
+                if (MediaSourceType && forced !== 'native') mode = 'mse'; else nativeFormat = 'fmp4';
+                continue;
+              }
+              if (check.starting) { say('The stream is starting…'); await sleep(1000); continue; }
+              if (!check.ok) {
+                note(`${answer.node || 'origin'} failed its check: ${check.text}`);
+                exclude(answer.node);
+                await sleep(500);
+                continue;
+              }
+              use(answer);
+              return;
+            }
+          }
+
+          // Playback stalled or a node failed: wait (the stream is reconnecting), or move on.
+          async function recover(why, nodeFailed) {
+            if (busy) return;
+            busy = true;
+            try {
+              note(`recover: ${why}`);
+              let state = null;
+              try { state = await streamState(); } catch (e) { /* the coordinator is away: try the nodes */ }
+              if (state) showState(state.state);
+              if (!nodeFailed && stats.url) nodeFailed = !(await probe(stats.url)).ok;
+              if (!nodeFailed && state && state.state === 'reconnecting') {
+                say('The streamer’s connection dropped; waiting for it to come back…');
+                return;
+              }
+              if (state && state.state === 'offline') stop();
+              exclude(stats.node);
+              if (player) say(nodeFailed ? 'Moving to another server…' : 'Playback stalled; trying another server…');
+              await connect();
+            } finally {
+              busy = false;
+            }
+          }
+
+          // ---- Watching progress -----------------------------------------------------------
+          let lastTime = 0;
+          let lastProgressAt = performance.now();
+          setInterval(() => {
+            const t = video.currentTime, now = performance.now();
+            if (t !== lastTime) {
+              const delta = t - lastTime;
+              if (delta > 0 && delta < 2 && !video.paused) {
+                stats.played += delta;
+                lastProgressAt = now;
+                if (stats.message && !busy) say(null);
+              }
+              lastTime = t;
+            }
+            stats.currentTime = t;
+            if (!player || busy) { lastProgressAt = now; return; }
+            if (video.paused && stats.played > 0) { lastProgressAt = now; return; }   // paused by the viewer
+            if (now - lastProgressAt > STALL_MS) {
+              lastProgressAt = now;
+              if (!player.nudge()) recover('stalled', false);
+            }
+          }, 250);
+
+          const firstFrame = () => { if (stats.firstFrameMs === null) { stats.firstFrameMs = Math.round(performance.now()); note('first frame'); } };
+          if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(firstFrame);
+          else video.addEventListener('playing', firstFrame, { once: true });
+
+          video.addEventListener('error', () => {
+            if (!video.getAttribute('src') || !player) return;    // a player being taken down
+            const error = video.error;
+            const text = `video error ${error ? error.code : '?'}${error && error.message ? `: ${error.message}` : ''}`;
+            stats.errors.push(text);
+            // The browser's own HLS cannot decode this stream (HEVC, say): try Media Source Extensions.
+            if (error && error.code === 4 && mode === 'native' && MediaSourceType && forced !== 'native') { mode = 'mse'; stop(); }
+            recover(text, true);
+          });
+
+          setInterval(async () => {
+            try {
+              const state = await streamState();
+              if (!state) return;
+              showState(state.state);
+              if (state.state === 'live' && stats.message && stats.message.startsWith('The streamer’s connection')) say('Back — catching up…');
+            } catch (e) { /* next time */ }
+          }, STATUS_MS);
+
+          say('Connecting…');
+          connect();
+        })();
+        """#
+
+    // MARK: - The OBS overlay
+
+    static let overlayCSS = #"""
+        html, body { margin: 0; background: transparent; color: #fff; overflow: hidden;
+          font: 600 20px/1.3 system-ui, sans-serif; text-shadow: 0 1px 3px rgba(0, 0, 0, .9), 0 0 2px #000; }
+        .overlay { padding: 12px 16px; }
+        .state { margin: 0 0 6px; }
+        .state::before { content: ''; display: inline-block; width: .7em; height: .7em; margin-right: .4em; border-radius: 50%;
+          background: #888; box-shadow: 0 0 3px #000; vertical-align: baseline; }
+        body[data-state="live"] .state::before { background: #2ecc40; }
+        body[data-state="reconnecting"] .state::before { background: #ffb300; }
+        body[data-state="offline"] .state::before { background: #e53935; }
+        .summary { margin: 0 0 4px; font-size: 16px; font-weight: 500; }
+        .relays { list-style: none; margin: 0; padding: 0; font-size: 17px; font-weight: 500; }
+        .relays li { margin: 2px 0; }
+        .relays .viewers { margin-left: .5em; opacity: .85; }
+        """#
+
+    static let overlayJS = #"""
+        'use strict';
+        // The overlay for OBS's Browser Source: polls /api/stream every 3 s and shows whether the
+        // ingest receives the stream, who relays it (display names) and their viewers.
+        (() => {
+          const stream = document.body.dataset.stream;
+          const stateLine = document.getElementById('state');
+          const summary = document.getElementById('summary');
+          const list = document.getElementById('relays');
+          const POLL_MS = 3000;
+          const labels = {
+            live: 'Live: the ingest is receiving',
+            reconnecting: 'Reconnecting: nothing is arriving from OBS',
+            offline: 'Offline: the ingest receives nothing',
+          };
+          const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+          function since(seconds) {
+            if (!seconds) return '';
+            const m = Math.floor(seconds / 60), s = seconds % 60;
+            return m >= 60 ? ` for ${Math.floor(m / 60)} h ${m % 60} min` : m ? ` for ${m} min` : ` for ${s} s`;
+          }
+          function render(answer) {
+            const state = answer ? answer.state : 'unknown';
+            document.body.dataset.state = state;
+            stateLine.textContent = answer ? (labels[state] || state) + since(answer.state_seconds) : 'No answer from the coordinator';
+            const relays = answer ? answer.relays || [] : [];
+            summary.textContent = answer
+              ? `${plural(relays.length, 'friend relays', 'friends relay')} · ${plural(answer.viewers || 0, 'viewer', 'viewers')}`
+              : '';
+            list.replaceChildren(...relays.map((relay) => {
+              const item = document.createElement('li');
+              const name = document.createElement('span');
+              name.className = 'name';
+              name.textContent = relay.name;
+              const viewers = document.createElement('span');
+              viewers.className = 'viewers';
+              viewers.textContent = plural(relay.viewers, 'viewer', 'viewers');
+              item.append(name, viewers);
+              return item;
+            }));
+          }
+          async function poll() {
+            try {
+              const response = await fetch(`/api/stream/${encodeURIComponent(stream)}`, { cache: 'no-store' });
+              render(response.ok ? await response.json() : null);
+            } catch (e) {
+              render(null);
+            }
+            setTimeout(poll, POLL_MS);
+          }
+          poll();
+        })();
+        """#
+}
