@@ -110,9 +110,11 @@ let package = Package(
         ]),
 
         // One module per daemon, and the CLI.
-        .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore"]),
+        .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore", "Validation"]),
         .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "RTMP"]),
-        .target(name: "Validator", dependencies: daemonDeps + ["Relay"]),
+        .target(name: "Validator", dependencies: daemonDeps + ["Relay", "Validation", "FLV",
+                                                                  .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                                  .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "HLS", "CoordinatorCore"]),
         .target(name: "Ctl", dependencies: daemonDeps),
 

@@ -17,13 +17,15 @@ public struct PublicHTTP: Sendable {
     let onlineWindowMs: Int64
     let clockMs: @Sendable () -> Int64
     let random: @Sendable () -> Double
+    /// Spot-check scores for routing, the validator's pins, and the record of who was sent where.
+    let validator: ValidatorDesk?
     private let redirects = NIOLockedValueBox((node: UInt64(0), origin: UInt64(0)))
 
     public init(store: CoordinatorStore, sessions: NodeSessions, liveness: StreamLiveness, endpoints: PublicEndpoints,
                 heartbeatIntervalMs: Int64, clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, validator: ValidatorDesk? = nil) {
         self.store = store; self.sessions = sessions; self.liveness = liveness; self.endpoints = endpoints
-        self.onlineWindowMs = 3 * heartbeatIntervalMs; self.clockMs = clockMs; self.random = random
+        self.onlineWindowMs = 3 * heartbeatIntervalMs; self.clockMs = clockMs; self.random = random; self.validator = validator
     }
 
     public var handler: HTTPHandler {
@@ -36,7 +38,9 @@ public struct PublicHTTP: Sendable {
         }
         let parts = request.pathComponents
         switch parts.first {
-        case "watch" where parts.count == 2: return watch(stream: parts[1], format: request.query["format"])
+        case "watch" where parts.count == 2:
+            return watch(stream: parts[1], format: request.query["format"], pin: request.query["pin"],
+                         client: request.remoteAddress?.displayIP)
         case "healthz" where parts.count == 1: return healthz()
         case "metrics" where parts.count == 1: return metrics()
         default: return .text(.notFound, "not found: try /watch/<stream>, /healthz or /metrics\n")
@@ -45,7 +49,10 @@ public struct PublicHTTP: Sendable {
 
     // MARK: - /watch
 
-    func watch(stream name: String, format text: String?) -> HTTPResponse {
+    /// `pin`: a one-time token from `validator pin`: this request goes to that node if it is a
+    /// candidate (a probe that comes the way viewers come); it is not counted as a viewer sent.
+    /// `client`: the requester's address, kept with the node it was sent to (the claims' evidence).
+    func watch(stream name: String, format text: String?, pin: String? = nil, client: String? = nil) -> HTTPResponse {
         let format: WatchFormat
         do {
             _ = try StreamName.validate(name)
@@ -63,8 +70,19 @@ public struct PublicHTTP: Sendable {
         guard liveness.state(stream.name) != .offline else {
             return .text(.serviceUnavailable, "stream `\(name)` is offline; try again when it is live\n", headers: ["Retry-After": "10"])
         }
-        if format != .rtmp, let node = ViewerRouter.choose(candidates(stream: name), random: random()) {
-            redirects.withLockedValue { $0.node += 1 }
+        var choices = candidates(stream: name)
+        var probe = false
+        if let pin, let node = validator?.takePin(pin, stream: name, format: format.rawValue) {
+            // Not a candidate (paused, full, gone): routed as any viewer is, and still not a viewer.
+            probe = true
+            let only = choices.filter { $0.node == node && ViewerRouter.weight($0) > 0 }
+            if !only.isEmpty { choices = only }
+        }
+        if format != .rtmp, let node = ViewerRouter.choose(choices, random: random()) {
+            if !probe {
+                redirects.withLockedValue { $0.node += 1 }
+                validator?.recordRedirect(node: node.node, client: client)
+            }
             return .redirect(to: node.baseURL + format.path(stream: name))
         }
         // No node can take the viewer (or RTMP, which only the origin is routed for).
@@ -89,7 +107,8 @@ public struct PublicHTTP: Sendable {
                   let counters = live.heartbeat.streams.first(where: { $0.stream == stream }),
                   let base = Self.baseURL(live) else { return nil }
             return ViewerRouter.Candidate(node: live.node, baseURL: base, viewers: counters.viewers,
-                                          uploadCapBps: live.heartbeat.uploadCapBps, uploadBps: live.heartbeat.uploadBps)
+                                          uploadCapBps: live.heartbeat.uploadCapBps, uploadBps: live.heartbeat.uploadBps,
+                                          score: validator?.score(node: live.node, nowMs: now) ?? 1)
         }
     }
 
@@ -142,6 +161,16 @@ public struct PublicHTTP: Sendable {
         metric("streamr_viewers", "gauge", "Viewers at online nodes, from their latest heartbeats.", [("", "\(viewers)")])
         metric("streamr_watch_redirects_total", "counter", "Viewers sent on by /watch.",
                [("{target=\"node\"}", "\(routed.node)"), ("{target=\"origin\"}", "\(routed.origin)")])
+        if let validator {
+            let c = validator.counts
+            metric("streamr_spot_checks_total", "counter", "Spot check results stored since start.", [("", "\(c.stored)")])
+            metric("streamr_spot_check_reports_refused_total", "counter", "Replayed spot check reports refused since start.",
+                   [("", "\(c.replayed)")])
+            metric("streamr_watch_probe_redirects_total", "counter", "Validator probes sent on by /watch (pinned).",
+                   [("", "\(c.probeRedirects)")])
+            metric("streamr_validator_checking", "gauge", "1 while the validator is connected and checking.",
+                   [("", validator.validatorState.checking ? "1" : "0")])
+        }
         return .text(.ok, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }

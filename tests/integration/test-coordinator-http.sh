@@ -120,7 +120,8 @@ check "leaderboard lists both nodes with a rank and uptime" python3 -c '
 import json, sys
 rows = json.loads(sys.argv[1]); ids = {r["node_id"] for r in rows}
 assert ids == {sys.argv[2], sys.argv[3]}, rows
-assert all(r["rank"].isdigit() and r["uptime_seconds"].isdigit() for r in rows), rows
+assert all(isinstance(r["rank"], int) and isinstance(r["uptime_seconds"], int) for r in rows), rows
+assert all(r["quality"] == 1 and r["checks"] == 0 and r["flagged"] is False for r in rows), rows
 ' "$OUT" "$NODE_A" "$NODE_B"
 ctl board-stream leaderboard --stream main --period 1h
 check "leaderboard table for one stream" contains "$OUT" "UPTIME_PERCENT"
