@@ -63,13 +63,22 @@ extension ValidatorDesk {
                     w.peakViewers = max(w.peakViewers, c.viewers)
                     if let last = w.lastSampleMs, now - last <= onlineWindowMs { w.uptimeMs += now - last }
                     w.lastSampleMs = now
+                    w.samples.append((now, c.bytesServed))
+                    let lag = configuration.claimsLagMs
+                    if let keep = w.samples.lastIndex(where: { $0.ms <= now - lag }), keep > 0 { w.samples.removeFirst(keep) }
                     s.claims[key] = w
                     let tally = s.tallies[key].flatMap { $0.periodStartMs == start ? $0.tally : nil } ?? ProbeTally()
                     let redirects = (s.redirects[l.node] ?? []).filter { $0.ms >= start }.map(\.ip)
                     let identity = Identity(node: Validation.NodeID(l.node), machineID: Self.hex(l.heartbeat.machineIDSHA256),
                                             address: l.remoteIP ?? "", enrolledAtMs: enrolledAt)
+                    // Heartbeats count players (HTTP-FLV, RTMP); HLS viewers fetch segments and are
+                    // not counted, so the viewers /watch sent (not from the node's own address)
+                    // stand in for them: never fewer viewers than were sent.
+                    let sent = UInt32(clamping: redirects.filter { $0 != identity.address }.count)
+                    s.claims[key]?.judgedBytes = w.claimedBytes(asOf: now - lag)
                     periodsByStream[c.stream, default: []].append(FraudPolicy.NodePeriod(
-                        identity: identity, tally: tally, claims: .init(bytesServed: w.claimedBytes, peakViewers: w.peakViewers),
+                        identity: identity, tally: tally,
+                        claims: .init(bytesServed: w.claimedBytes(asOf: now - lag), peakViewers: max(w.peakViewers, sent)),
                         uptimeMs: max(1, w.uptimeMs), watchRedirects: redirects, viewersAtStart: w.viewersAtStart,
                         bitrateBps: s.bitrates[c.stream] ?? 0))
                 }

@@ -22,6 +22,8 @@ public final class ValidatorDesk: Sendable {
         public var pinLifetimeMs: Int64 = 15_000
         /// A validator unheard of for this long has stopped covering.
         public var coverageSilenceMs: Int64 = 10_000
+        /// Byte claims are judged this long after the fact (see ClaimWindow.samples).
+        public var claimsLagMs: Int64 = 30_000
         public init() {}
     }
 
@@ -62,7 +64,17 @@ public final class ValidatorDesk: Sendable {
         /// From the latest assessment.
         var countedViewers: UInt32?
         var countedBytes: UInt64?
+        /// The bytes claim the latest assessment judged (as of `claimsLagMs` before it).
+        var judgedBytes: UInt64?
+        /// Recent (time, cumulative bytes) samples: claims are judged as of `claimsLagMs` ago,
+        /// when the results of the probes made until then have arrived (a probe's bytes show in
+        /// a heartbeat before its result reaches the coordinator).
+        var samples: [(ms: Int64, bytes: UInt64)] = []
         var claimedBytes: UInt64 { lastBytes >= baselineBytes ? lastBytes - baselineBytes : 0 }
+        func claimedBytes(asOf ms: Int64) -> UInt64 {
+            let bytes = samples.last { $0.ms <= ms }?.bytes ?? baselineBytes
+            return bytes >= baselineBytes ? bytes - baselineBytes : 0
+        }
     }
 
     struct State: Sendable {
@@ -376,7 +388,7 @@ public final class ValidatorDesk: Sendable {
     public func counted(node: String) -> [(stream: String, claimedBytes: UInt64, countedBytes: UInt64?, peakViewers: UInt32, countedViewers: UInt32?)] {
         state.withLockedValue { s in
             s.claims.filter { $0.key.node == node }.sorted { $0.key.stream < $1.key.stream }.map {
-                ($0.key.stream, $0.value.claimedBytes, $0.value.countedBytes, $0.value.peakViewers, $0.value.countedViewers)
+                ($0.key.stream, $0.value.judgedBytes ?? $0.value.claimedBytes, $0.value.countedBytes, $0.value.peakViewers, $0.value.countedViewers)
             }
         }
     }

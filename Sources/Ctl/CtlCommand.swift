@@ -22,7 +22,8 @@ public struct CtlCommand: AsyncParsableCommand {
         """,
         version: StreamrVersion.current,
         subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self, NodesCommand.self,
-                      LeaderboardCommand.self, PauseCommand.self, ResumeCommand.self, BackupCommand.self])
+                      LeaderboardCommand.self, PauseCommand.self, ResumeCommand.self, BackupCommand.self,
+                      ChecksCommand.self, FraudCommand.self])
 
     public init() {}
 }

@@ -86,4 +86,17 @@ final class HLSFeed: Sendable {
     var refusal: String? { state.withLockedValue { $0.refused } }
 
     func segment(named name: String) -> ByteBuffer? { state.withLockedValue { $0.segments[name] } }
+
+    /// The stale test fault's playlist: the oldest three segments still kept, as if the node
+    /// had stopped there.
+    func stalePlaylist() -> String? {
+        state.withLockedValue { s in
+            let oldest = s.order.prefix(3)
+            guard !oldest.isEmpty else { return nil }
+            var text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n"
+            text += "#EXT-X-MEDIA-SEQUENCE:\(s.mediaSequence + 1 - UInt64(s.order.count))\n"
+            for name in oldest { text += "#EXTINF:2.000,\n\(name).ts\n" }
+            return text
+        }
+    }
 }

@@ -18,12 +18,14 @@ final class ViewerService: Sendable {
     let uploadCapBps: UInt64
     let viewerLimits: ViewerLimits
     let paused: @Sendable () -> Bool
+    /// A cheating node, for tests only (see TestFault).
+    let fault: TestFault?
     let logger: Logger
 
     init(relays: Relays, port: Int, publicURL: String, uploadCapBps: UInt64, viewerLimits: ViewerLimits,
-         paused: @escaping @Sendable () -> Bool, logger: Logger) {
+         paused: @escaping @Sendable () -> Bool, fault: TestFault? = nil, logger: Logger) {
         self.relays = relays; self.port = port; self.publicURL = publicURL; self.uploadCapBps = uploadCapBps
-        self.viewerLimits = viewerLimits; self.paused = paused; self.logger = logger
+        self.viewerLimits = viewerLimits; self.paused = paused; self.fault = fault; self.logger = logger
     }
 
     /// Bits per second sent to viewers over the last few seconds, all streams.
@@ -48,13 +50,17 @@ final class ViewerService: Sendable {
         }
         let parts = request.pathComponents
         if parts == ["healthz"] { return .text(.ok, "ok\n") }
+        if fault == .fakeUptime, parts.first == "live" || parts.first == "chunks" {
+            return .text(.notFound, "nothing here\n")
+        }
         if parts.count == 2, parts[0] == "live", parts[1].hasSuffix(".flv") {
             return flv(stream: String(parts[1].dropLast(4)))
         }
         if parts.count == 3, parts[0] == "chunks" {
             guard let relayed = relays.stream(named: parts[1]) else { return notRelayed(parts[1]) }
             if let busy = busy() { return busy }
-            return ChunkHTTP.response(stream: relayed.live, name: parts[2], request: request)
+            let response = ChunkHTTP.response(stream: relayed.live, name: parts[2], request: request)
+            return fault == .altered ? TestFault.alter(response) : response
         }
         if parts.count == 3, parts[0] == "live" {
             return hls(stream: parts[1], file: parts[2], request: request)
@@ -80,6 +86,7 @@ final class ViewerService: Sendable {
     private func flv(stream name: String) -> HTTPResponse {
         guard let relayed = relays.stream(named: name), !relayed.live.isEnded else { return notRelayed(name) }
         if let busy = busy() { return busy }
+        if fault == .stale { return TestFault.staleFLV(relayed.live) }
         let logger = self.logger, live = relayed.live
         return HTTPFLV.response(for: live, limits: viewerLimits,
                                 onStart: { logger.info("viewer joined \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(live.playerCount + 1)"]) },
@@ -90,7 +97,7 @@ final class ViewerService: Sendable {
     private func hls(stream name: String, file: String, request: HTTPRequest) -> HTTPResponse {
         guard let relayed = relays.stream(named: name), let feed = relays.hls(named: name) else { return notRelayed(name) }
         if file == "index.m3u8" {
-            guard let playlist = feed.playlist() else {
+            guard let playlist = fault == .stale ? feed.stalePlaylist() : feed.playlist() else {
                 let why = feed.refusal.map { "HLS is not available for `\(name)`: \($0)\n" }
                     ?? "no HLS segment yet for `\(name)`; try again in a few seconds\n"
                 return .text(.notFound, why, headers: HTTPHeaders(Self.cors + [("Retry-After", "2")]))

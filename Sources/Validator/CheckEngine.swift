@@ -1,4 +1,5 @@
 import Logging
+import StreamrConfig
 import NIOConcurrencyHelpers
 import StreamrWire
 import Validation
@@ -223,34 +224,46 @@ public final class CheckEngine: Sendable {
             reference = .chunk(digest: seal.sha256, size: Int(clamping: seal.size))
         }
         let o = await ProbeHTTP.fetch(request(plan, path: path, digest: plan.kind == .chunk))
-        finish(plan, OutcomeEvaluator.evaluate(plan, o, reference: reference, atMs: nowMs()), viaWatch: viaWatch)
+        finish(plan, OutcomeEvaluator.evaluate(plan, o, reference: reference, atMs: nowMs()), viaWatch: viaWatch, sent: Self.bytesSent(o))
     }
 
     func liveProbe(_ plan: PlannedProbe, path: String, viaWatch: Bool) async {
         guard let chain = plan.chainID, let edge = plan.liveEdgeSeq else { return unjudged(plan, "no live edge") }
         if (book.headersAgeMs(stream: plan.stream, nowMs: nowMs()) ?? .max) > 10_000 { await fetcher.refreshHeaders(plan.stream) }
         let o = await ProbeHTTP.fetch(request(plan, path: path))
-        // Judged once a chunk sealed after the watch's end is held (every tag it got is then in
-        // a sealed chunk), or when waiting longer cannot help.
+        // Judged once a chunk sealed after the watch's end is held: every tag it got is then in a
+        // sealed chunk, so a tag found nowhere is evidence.
         let endMs = (o.startedAtMs ?? nowMs()) + Int64(o.totalMs)
         let chunkMs = Int64(max(500, plan.limits.totalMs - (plan.watchMs ?? 0)))
         let deadline = nowMs() + max(8_000, 3 * chunkMs)
         let from = edge > configuration.liveReferenceChunks ? edge - configuration.liveReferenceChunks : 1
-        while true {
+        while !Task.isCancelled {
             guard book.current(stream: plan.stream)?.chainID == chain else { return unjudged(plan, "the chain changed during the watch") }
+            // Judged only once settled: unsettled, tags after the last one found would be
+            // passed over unseen (a node could hide altered tags there) or missing seals would
+            // make an honest watch look empty.
             if let held = book.liveReference(stream: plan.stream, chainID: chain, fromSeq: from), held.complete,
-               held.reference.isSettled(watchEndedAtMs: endMs) || nowMs() >= deadline {
+               held.reference.isSettled(watchEndedAtMs: endMs) {
                 return finish(plan, OutcomeEvaluator.evaluate(plan, o, reference: .live(held.reference), atMs: nowMs()), viaWatch: viaWatch)
             }
             if nowMs() >= deadline { return unjudged(plan, "the reference did not cover the watch") }
             try? await Task.sleep(for: .milliseconds(250))
         }
+        unjudged(plan, "stopping")
     }
 
     func hlsProbe(_ plan: PlannedProbe, path: String, viaWatch: Bool) async {
         guard let chain = plan.chainID else { return unjudged(plan, "no chain") }
         let started = nowMs()
         let playlist = await ProbeHTTP.fetch(request(plan, path: path, fetch: .playlist(first: true)))
+        // A playlist may name a chunk whose seal has not reached the validator yet (its link to
+        // the ingest lags, e.g. just after a restart): wait for the seal before calling it ahead.
+        let listed = HLSPlaylistSummary.parse(playlist.body)?.segments.last?.chunk
+        let waitUntil = nowMs() + 6000
+        while let listed, listed.chainID == chain, let edge = book.current(stream: plan.stream)?.newestSeq,
+              listed.seq > edge + 1, nowMs() < waitUntil, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+        }
         guard let current = book.current(stream: plan.stream), current.chainID == chain, let edge = current.newestSeq else {
             return unjudged(plan, "the chain changed")
         }
@@ -261,7 +274,7 @@ public final class CheckEngine: Sendable {
             segment = await ProbeHTTP.fetch(request(plan, path: segmentPath, fetch: .segment, totalMs: left))
         }
         finish(plan, OutcomeEvaluator.evaluate(plan, playlist, segment: segment, reference: .hls(liveEdgeSeq: edge), atMs: nowMs()),
-               viaWatch: viaWatch)
+               viaWatch: viaWatch, sent: Self.bytesSent(playlist) + Self.bytesSent(segment))
     }
 
     private func unjudged(_ plan: PlannedProbe, _ why: String) {
@@ -270,8 +283,19 @@ public final class CheckEngine: Sendable {
             "event": "probe_unjudged", "node": "\(plan.node)", "stream": "\(plan.stream)"])
     }
 
+    /// Body bytes the node was asked for and sent: what was read, or what the response said it
+    /// carries when the probe stopped reading earlier (a seeking player asks from an offset to
+    /// the end and reads what it needs; the node's meter counts all it handed over).
+    static func bytesSent(_ o: HTTPObservation?) -> Int {
+        guard let o else { return 0 }
+        let declared = o.headers.value(of: "Content-Length").flatMap { Int($0.trimmingWhitespace()) } ?? 0
+        return max(o.bodyBytes, declared)
+    }
+
     /// Logs the result and queues it for the coordinator (kept in validator.db until answered).
-    func finish(_ plan: PlannedProbe, _ o: ProbeOutcome, viaWatch: Bool) {
+    func finish(_ plan: PlannedProbe, _ o: ProbeOutcome, viaWatch: Bool, sent: Int? = nil) {
+        var o = o
+        if let sent { o.bytes = max(o.bytes, sent) }
         stats.withLockedValue { $0.verdicts[o.verdict, default: 0] += 1 }
         let report = SpotCheckReport(nodeID: o.node.rawValue, stream: o.stream, chunkSeq: o.chunkSeq ?? 0, passed: o.passed,
                                      reason: o.reason.rawValue, latencyMs: UInt32(clamping: o.ttfbMs ?? 0),

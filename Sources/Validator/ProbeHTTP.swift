@@ -63,18 +63,29 @@ public enum ProbeHTTP {
         do {
             future = try await channel.eventLoop.submit {
                 let collector = ResponseCollector(request: request, started: started, startedAtMs: startedAt, eventLoop: channel.eventLoop)
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-                try channel.pipeline.syncOperations.addHandler(collector)
+                let operations = channel.pipeline.syncOperations
+                // The decoder learns the request's method from the request part written past it;
+                // the writer nearest the socket turns that into exactly `wireBytes`.
+                try operations.addHandler(RequestWriter(bytes: request.wireBytes))
+                try operations.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                try operations.addHandler(collector)
                 collector.armTimers(channel)
+                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: request.path)
+                // A failed write closes the channel, which ends the exchange as a reset.
+                channel.writeAndFlush(HTTPClientRequestPart.head(head)).whenFailure { _ in channel.close(promise: nil) }
                 return collector.promise.futureResult
             }.get()
         } catch {
             channel.close(promise: nil)
             return HTTPObservation(error: .reset, totalMs: elapsed(since: started), startedAtMs: startedAt)
         }
-        // A failed write closes the channel, which ends the exchange as a reset.
-        channel.writeAndFlush(ByteBuffer(bytes: request.wireBytes)).whenFailure { _ in channel.close(promise: nil) }
-        return (try? await future.get()) ?? HTTPObservation(error: .reset, totalMs: elapsed(since: started), startedAtMs: startedAt)
+        // Cancelled (the daemon is stopping): the connection closes and the exchange ends at once.
+        let result = await withTaskCancellationHandler {
+            try? await future.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+        return result ?? HTTPObservation(error: .reset, totalMs: elapsed(since: started), startedAtMs: startedAt)
     }
 
     public static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -104,6 +115,23 @@ public enum ProbeHTTP {
         return connecting ? .unreachable : .reset
     }
 }
+
+/// Writes the request's exact bytes (request line and headers in the planned order, nothing
+/// added) for the request head that passes it; nearest the socket.
+final class RequestWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
+    let bytes: [UInt8]
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .head = unwrapOutboundIn(data) else { promise?.succeed(()); return }
+        context.write(wrapOutboundOut(ByteBuffer(bytes: bytes)), promise: promise)
+    }
+}
+
+@available(*, unavailable)
+extension RequestWriter: Sendable {}
 
 /// Collects one response on its channel's event loop (all state is touched there only).
 final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
