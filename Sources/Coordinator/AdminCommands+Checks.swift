@@ -122,13 +122,14 @@ extension AdminService {
         let countedViewers = counted.allSatisfy({ $0.countedViewers != nil }) && !counted.isEmpty
             ? "\(counted.reduce(UInt32(0)) { $0 + ($1.countedViewers ?? 0) })" : "-"
         return (["quality", "checks_passed", "checks_failed", "failure_reasons", "fraud_flags", "flag_reasons",
-                 "period_bytes_claimed", "period_bytes_counted", "period_viewers_claimed", "period_viewers_counted"],
-                [.number, .integer, .integer, .text, .integer, .text, .integer, .integer, .integer, .integer],
+                 "period_bytes_claimed", "period_bytes_counted", "period_viewers_claimed", "period_viewers_sent", "period_viewers_counted"],
+                [.number, .integer, .integer, .text, .integer, .text, .integer, .integer, .integer, .integer, .integer],
                 [TextFormat.fixed(validator?.score(node: node, nowMs: now) ?? 1, places: 3), "\(summary?.passed ?? 0)",
                  "\((summary?.checks ?? 0) - (summary?.passed ?? 0))", reasons.isEmpty ? "-" : reasons, "\(flags.count)",
                  flags.isEmpty ? "-" : Set(flags.map(\.reason)).sorted().joined(separator: ","),
                  counted.isEmpty ? "-" : "\(claimed)", countedBytes,
-                 counted.isEmpty ? "-" : "\(counted.reduce(UInt32(0)) { $0 + $1.peakViewers })", countedViewers])
+                 counted.isEmpty ? "-" : "\(counted.reduce(UInt32(0)) { $0 + $1.peakViewers })",
+                 counted.isEmpty ? "-" : "\(counted.reduce(UInt32(0)) { $0 + $1.viewersSent })", countedViewers])
     }
 
     /// The leaderboard's spot-check columns per node over [fromMs, now].

@@ -37,7 +37,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                                                "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
                                                "public_origin_http_port", "public_http_port",
                                                "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout",
-                                               "sybil_policy", "claims_viewer_margin"])
+                                               "sybil_policy", "claims_viewer_margin", "claims_viewer_margin_share"])
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
@@ -109,13 +109,19 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             }
         }
 
-        /// The fraud rules' settings: `sybil_policy` (machine,address), `claims_viewer_margin` (2).
+        /// The fraud rules' settings: `sybil_policy` (machine,address), `claims_viewer_margin` (2) and
+        /// `claims_viewer_margin_share` (0.1): viewers believed beyond those /watch sent.
         private func validatorConfiguration(_ daemon: Daemon) throws -> ValidatorDesk.Configuration {
             var c = ValidatorDesk.Configuration()
             do { c.fraud.sybil = try SybilPolicyText.parse(daemon.config.string("sybil_policy", default: "machine,address")) } catch {
                 throw daemon.config.error("sybil_policy", "\(error)")
             }
             c.fraud.viewerMargin = try daemon.config.int("claims_viewer_margin", default: 2, range: 0...1000)
+            let share = daemon.config.string("claims_viewer_margin_share", default: "0.1")
+            guard let value = Double(share), (0...10).contains(value) else {
+                throw daemon.config.error("claims_viewer_margin_share", "`claims_viewer_margin_share` is a number from 0 to 10, got `\(share)`")
+            }
+            c.fraud.viewerMarginShare = value
             return c
         }
 

@@ -76,6 +76,7 @@ extension ValidatorDesk {
                     // stand in for them: never fewer viewers than were sent.
                     let sent = UInt32(clamping: redirects.filter { $0 != identity.address }.count)
                     s.claims[key]?.judgedBytes = w.claimedBytes(asOf: now - lag)
+                    s.claims[key]?.viewersSent = sent
                     periodsByStream[c.stream, default: []].append(FraudPolicy.NodePeriod(
                         identity: identity, tally: tally,
                         claims: .init(bytesServed: w.claimedBytes(asOf: now - lag), peakViewers: max(w.peakViewers, sent)),

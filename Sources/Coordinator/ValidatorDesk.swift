@@ -66,6 +66,8 @@ public final class ValidatorDesk: Sendable {
         var countedBytes: UInt64?
         /// The bytes claim the latest assessment judged (as of `claimsLagMs` before it).
         var judgedBytes: UInt64?
+        /// Viewers `/watch` sent it in the period, not from its own address.
+        var viewersSent: UInt32 = 0
         /// Recent (time, cumulative bytes) samples: claims are judged as of `claimsLagMs` ago,
         /// when the results of the probes made until then have arrived (a probe's bytes show in
         /// a heartbeat before its result reaches the coordinator).
@@ -385,10 +387,12 @@ public final class ValidatorDesk: Sendable {
     }
 
     /// This period's claims for `node` as counted (viewers, bytes) beside what it claimed.
-    public func counted(node: String) -> [(stream: String, claimedBytes: UInt64, countedBytes: UInt64?, peakViewers: UInt32, countedViewers: UInt32?)] {
+    public func counted(node: String) -> [(stream: String, claimedBytes: UInt64, countedBytes: UInt64?, peakViewers: UInt32,
+                                           countedViewers: UInt32?, viewersSent: UInt32)] {
         state.withLockedValue { s in
             s.claims.filter { $0.key.node == node }.sorted { $0.key.stream < $1.key.stream }.map {
-                ($0.key.stream, $0.value.judgedBytes ?? $0.value.claimedBytes, $0.value.countedBytes, $0.value.peakViewers, $0.value.countedViewers)
+                ($0.key.stream, $0.value.judgedBytes ?? $0.value.claimedBytes, $0.value.countedBytes, $0.value.peakViewers,
+                 $0.value.countedViewers, $0.value.viewersSent)
             }
         }
     }
