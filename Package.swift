@@ -175,6 +175,11 @@ let package = Package(
         ]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
+        .testTarget(name: "ValidatorTests", dependencies: [
+            "Validator", "Validation", "StreamrWire", "StreamrTLS",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),

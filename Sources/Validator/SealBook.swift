@@ -162,8 +162,10 @@ public final class SealBook: Sendable {
     public func liveReference(stream: String, chainID: UInt64, fromSeq: UInt64) -> (reference: LiveReference, complete: Bool)? {
         state.withLockedValue { streams in
             guard let s = streams[stream], let chain = s.chains[chainID], s.headersChain == chainID else { return nil }
-            let sealed = chain.seals.keys.filter { $0 >= fromSeq }
-            let complete = !sealed.isEmpty && sealed.allSatisfy { chain.bytes[$0] != nil }
+            // Every chunk from `fromSeq` to the newest, without a gap (a seal the validator
+            // missed is a gap too).
+            guard let newest = chain.seals.keys.max(), newest >= fromSeq else { return (chain.reference, false) }
+            let complete = (fromSeq...newest).allSatisfy { chain.bytes[$0] != nil }
             return (chain.reference, complete)
         }
     }
