@@ -327,7 +327,8 @@ public final class ValidatorDesk: Sendable {
         }
         coverage.lastMs = now
         let stored = coverage
-        state.withLockedValue { if !connection.isClosed || isNew { $0.coverage[key] = stored } }
+        state.withLockedValue { $0.coverage[key] = stored }
+        // Closed meanwhile: its close handler may have run before this entry was stored.
         if connection.isClosed { state.withLockedValue { _ = $0.coverage.removeValue(forKey: key) } }
     }
 

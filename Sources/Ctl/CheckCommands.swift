@@ -37,7 +37,7 @@ struct FraudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud", abstract: "List and clear fraud flags.",
         discussion: """
-        A node is flagged for a stream's accounting period — and earns nothing for it — when a \
+        A node is flagged for a stream's accounting period (and earns nothing for it) when a \
         spot check got bytes that are not the ingest's (altered: one is evidence enough, since TCP \
         does not corrupt silently), when it served old data repeatedly (stale: at least 3 and 20% \
         of its live checks), or when another identity on the same machine or address enrolled \
