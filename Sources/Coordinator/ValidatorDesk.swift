@@ -279,7 +279,10 @@ public final class ValidatorDesk: Sendable {
                     if c.lastChunkSeq < h.last || h.first == 0 { h = (c.lastChunkSeq, c.lastChunkSeq) }
                     h.last = c.lastChunkSeq
                     s.holds[key] = h
-                    let byBuffer = held > 0 && c.lastChunkSeq > UInt64(held) ? c.lastChunkSeq - UInt64(held) : 0
+                    // The node holds `held` sealed chunks before its open one; the two oldest may be
+                    // evicted while a probe is on its way (the validator's own view of the live
+                    // edge may lag, e.g. right after it restarted, so the margin is kept here too).
+                    let byBuffer = held > 0 && c.lastChunkSeq > UInt64(held) ? c.lastChunkSeq - UInt64(held) + 2 : 0
                     streams.append("\(c.stream):\(max(h.first, byBuffer))")
                 }
                 guard !streams.isEmpty else { continue }

@@ -79,7 +79,9 @@ join_node() {
 
 start_node() {
     local n=$1; shift
-    [[ -n ${NODE_HTTP[$n]:-} ]] || { pick_port "NODE_HTTP_$n"; pick_port "NODE_RTMP_$n"; local h="NODE_HTTP_$n" r="NODE_RTMP_$n"; NODE_HTTP[$n]=${!h}; NODE_RTMP[$n]=${!r}; }
+    local h="NODE_HTTP_$n" r="NODE_RTMP_$n"
+    [[ -n ${NODE_HTTP[$n]:-} ]] || { pick_port "$h"; NODE_HTTP[$n]=${!h}; }
+    [[ -n ${NODE_RTMP[$n]:-} ]] || { pick_port "$r"; NODE_RTMP[$n]=${!r}; }
     start_bg "node$n" env STREAMR_LOG=stderr "${NODE_ENV[@]}" "$BIN/streamr-node" --set "state_directory=$WORK/node$n" \
         --set "control_socket=$WORK/node$n/control.sock" --set "listen_http=127.0.0.1:${NODE_HTTP[$n]}" \
         --set "listen_rtmp=127.0.0.1:${NODE_RTMP[$n]}" "$@"
@@ -108,3 +110,19 @@ at_least() { local n; n=$(count_checks "$1" "$2") && ((n >= $3)); }
 
 node_online() { "$BIN/streamrctl" nodes --json --socket "$SOCK" 2>/dev/null | python3 -c '
 import json, sys; sys.exit(0 if any(n["node_id"] == sys.argv[1] and n["online"] for n in json.load(sys.stdin)) else 1)' "$1"; }
+
+# honest_checks JSON: what an honest node's checks must look like — never altered or stale,
+# never failed for anything but time (a machine this loaded may be slow: that is quality, not
+# fraud), and at least 90% passed.
+honest_checks() {
+    python3 - "$1" <<'PYEOF'
+import json, sys
+d = json.loads(sys.argv[1])
+timing = {"slow", "timeout_connect", "timeout_first_byte", "timeout_body"}
+bad = [c for c in d if c["verdict"] in ("altered", "stale") or (not c["passed"] and c["reason"] not in timing)]
+passed = sum(c["passed"] for c in d)
+if bad or not d or passed < 0.9 * len(d):
+    print(f"{passed} of {len(d)} passed; wrong: {bad[:5]}", file=sys.stderr)
+    sys.exit(1)
+PYEOF
+}
