@@ -166,10 +166,10 @@ extension CoordinatorStore {
         return try db.query(sql, arguments: args).map(CheckRecord.init(row:))
     }
 
-    /// Checks oldest first since `sinceMs` (to rebuild routing scores after a restart).
-    public func checksInOrder(sinceMs: Int64, limit: Int = 200_000) throws -> [CheckRecord] {
-        try db.query("SELECT * FROM checks WHERE checked_ms >= ? ORDER BY checked_ms, report_id LIMIT ?", sinceMs, Int64(limit))
-            .map(CheckRecord.init(row:))
+    /// The newest `limit` checks since `sinceMs`, oldest first (to rebuild routing scores after a restart).
+    public func checksInOrder(sinceMs: Int64, limit: Int = 500_000) throws -> [CheckRecord] {
+        try db.query("SELECT * FROM checks WHERE checked_ms >= ? ORDER BY checked_ms DESC, report_id DESC LIMIT ?", sinceMs, Int64(limit))
+            .map(CheckRecord.init(row:)).reversed()
     }
 
     /// Per node since `sinceMs` (optionally one stream): checks, passed, and failures by reason.

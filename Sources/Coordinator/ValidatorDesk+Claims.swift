@@ -60,7 +60,9 @@ extension ValidatorDesk {
                         w.baselineBytes = c.bytesServed >= claimed ? c.bytesServed - claimed : 0
                     }
                     w.lastBytes = c.bytesServed
-                    w.peakViewers = max(w.peakViewers, c.viewers)
+                    // The validator's live watches are players there, not viewers (said within the last 10 s).
+                    let probes = s.watching[l.node].map { now - $0.atMs <= 10_000 ? $0.count : 0 } ?? 0
+                    w.peakViewers = max(w.peakViewers, c.viewers - min(c.viewers, UInt32(clamping: probes)))
                     if let last = w.lastSampleMs, now - last <= onlineWindowMs { w.uptimeMs += now - last }
                     w.lastSampleMs = now
                     w.samples.append((now, c.bytesServed))

@@ -86,6 +86,9 @@ public final class ValidatorDesk: Sendable {
         var coverage: [ObjectIdentifier: Coverage] = [:]
         var holds: [Key: (first: UInt64, last: UInt64)] = [:]
         var bitrates: [String: UInt64] = [:]
+        /// Live watches the validator runs per node, with when it said so: players at the node
+        /// that are not viewers (left out of its claims for a while).
+        var watching: [String: (count: Int, atMs: Int64)] = [:]
         var tallies: [Key: (periodStartMs: Int64, tally: ProbeTally)] = [:]
         var claims: [Key: ClaimWindow] = [:]
         var redirects: [String: [(ms: Int64, ip: String)]] = [:]
@@ -247,7 +250,7 @@ public final class ValidatorDesk: Sendable {
 
     // MARK: - Targets, coverage, pins
 
-    /// `validator targets [checking=true|false] [bitrates=S=BPS,...]`: the nodes to check now —
+    /// `validator targets [checking=true|false] [bitrates=S=BPS,...] [watching=NODE=N,...]`: the nodes to check now —
     /// online, not paused, relaying at least one stream — with the address the coordinator sees
     /// on each node's mutual-TLS session (never a URL the node reports), its viewer port and,
     /// per stream, the first chunk it can be expected to hold. It is also the validator's
@@ -262,8 +265,19 @@ public final class ValidatorDesk: Sendable {
             }
             bitrates[String(parts[0])] = bps
         }
+        var watching: [String: Int] = [:]
+        for pair in (request[argument: "watching"] ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let n = Int(parts[1]), n >= 0 else {
+                throw ErrorMessage(.invalidArgument, "`watching` is node=count,..., got `\(pair)`")
+            }
+            watching[String(parts[0])] = n
+        }
         if let connection { try alive(connection, checking: checking) }
         let now = clockMs()
+        state.withLockedValue { s in
+            for (node, n) in watching { s.watching[node] = (max(n, s.watching[node].map { now - $0.atMs < 3000 ? $0.count : 0 } ?? 0), now) }
+        }
         let live = (sessions?.live() ?? []).filter { now - $0.receivedMs <= onlineWindowMs && !$0.heartbeat.paused }
         let rows: [[String]] = state.withLockedValue { s in
             for (stream, bps) in bitrates { s.bitrates[stream] = bps }

@@ -50,6 +50,9 @@ public final class CheckEngine: Sendable {
     private let stats = NIOLockedValueBox(Stats())
     private let clock = NIOLockedValueBox(Int64(0))
     private let relayedStreams = NIOLockedValueBox(Set<String>())
+    /// Live FLV watches running per node now: they are players at the node, so its viewer count
+    /// includes them (the coordinator leaves them out of its claims).
+    private let watching = NIOLockedValueBox([String: Int]())
 
     public init(book: SealBook, fetcher: ReferenceFetcher, store: ValidatorStore, configuration: Configuration, logger: Logger) {
         self.book = book; self.fetcher = fetcher; self.store = store; self.configuration = configuration; self.logger = logger
@@ -85,12 +88,12 @@ public final class CheckEngine: Sendable {
 
     /// Checking: every stream a node relays has a current reference (a seal lately). Sent with
     /// each targets request; the coordinator counts the time as covered while it is true.
-    public func currentStatus() -> (checking: Bool, bitrates: [String: UInt64]) {
+    public func currentStatus() -> (checking: Bool, bitrates: [String: UInt64], watching: [String: Int]) {
         let now = nowMs()
         let references = book.references(nowMs: now, liveWithinMs: configuration.liveWithinMs)
         let relayed = relayedStreams.withLockedValue { $0 }
         let checking = relayed.allSatisfy { references[$0]?.isLive == true }
-        return (checking, references.compactMapValues { $0.isLive ? $0.bitrateBps : nil })
+        return (checking, references.compactMapValues { $0.isLive ? $0.bitrateBps : nil }, watching.withLockedValue { $0 })
     }
 
     // MARK: - The loop
@@ -230,7 +233,10 @@ public final class CheckEngine: Sendable {
     func liveProbe(_ plan: PlannedProbe, path: String, viaWatch: Bool) async {
         guard let chain = plan.chainID, let edge = plan.liveEdgeSeq else { return unjudged(plan, "no live edge") }
         if (book.headersAgeMs(stream: plan.stream, nowMs: nowMs()) ?? .max) > 10_000 { await fetcher.refreshHeaders(plan.stream) }
+        let node = plan.node.rawValue
+        watching.withLockedValue { $0[node, default: 0] += 1 }
         let o = await ProbeHTTP.fetch(request(plan, path: path))
+        watching.withLockedValue { w in w[node, default: 1] -= 1; if w[node] == 0 { w[node] = nil } }
         // Judged once a chunk sealed after the watch's end is held: every tag it got is then in a
         // sealed chunk, so a tag found nowhere is evidence.
         let endMs = (o.startedAtMs ?? nowMs()) + Int64(o.totalMs)

@@ -21,7 +21,7 @@ public final class CoordinatorClient: Sendable {
     let store: ValidatorStore
     let targetsInterval: Duration
     let logger: Logger
-    let status: @Sendable () -> (checking: Bool, bitrates: [String: UInt64])
+    let status: @Sendable () -> (checking: Bool, bitrates: [String: UInt64], watching: [String: Int])
     let onTargets: @Sendable (Targets) -> Void
     private let state = NIOLockedValueBox(State())
 
@@ -34,7 +34,7 @@ public final class CoordinatorClient: Sendable {
     }
 
     public init(socket: String, store: ValidatorStore, targetsInterval: Duration = .seconds(2), logger: Logger,
-                status: @escaping @Sendable () -> (checking: Bool, bitrates: [String: UInt64]),
+                status: @escaping @Sendable () -> (checking: Bool, bitrates: [String: UInt64], watching: [String: Int]),
                 onTargets: @escaping @Sendable (Targets) -> Void) {
         self.socket = socket; self.store = store; self.targetsInterval = targetsInterval; self.logger = logger
         self.status = status; self.onTargets = onTargets
@@ -100,8 +100,10 @@ public final class CoordinatorClient: Sendable {
     private func refreshTargets(_ connection: RPCConnection) async throws {
         let now = status()
         let bitrates = now.bitrates.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let watching = now.watching.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         let request = AdminRequest(command: ["validator", "targets"], arguments: [
-            AdminArgument("checking", now.checking ? "true" : "false"), AdminArgument("bitrates", bitrates)])
+            AdminArgument("checking", now.checking ? "true" : "false"), AdminArgument("bitrates", bitrates),
+            AdminArgument("watching", watching)])
         guard case .adminResponse(let answer) = try await connection.request(.adminRequest(request), timeout: .seconds(10)) else {
             throw RPCError.unexpectedReply("validator targets")
         }

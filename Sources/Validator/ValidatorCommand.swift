@@ -87,7 +87,14 @@ public struct ValidatorCommand: AsyncParsableCommand {
         try await daemon.run(services: [RPCService(work, handler: base.adminHandler(next: seals.handler)),
                                         Background(name: "references") { await fetcher.run() },
                                         Background(name: "checks") { await engine.run() },
-                                        Background(name: "coordinator") { await client.run() }],
+                                        Background(name: "coordinator") { await client.run() },
+                                        Background(name: "prune") {
+                                            // Seals older than a day are no reference for anything (nodes keep a few chunks).
+                                            while !Task.isCancelled {
+                                                try? await Task.sleep(for: .seconds(600))
+                                                _ = try? store.pruneSeals(beforeMs: ValidatorStore.nowMs() - 86_400_000)
+                                            }
+                                        }],
                              listening: [work])
     }
 
