@@ -191,6 +191,21 @@ extension CoordinatorStore {
         return out
     }
 
+    /// Every node with when it enrolled, in enrolment order (by time, then by insertion: joins
+    /// within the same second keep their order), as unix ms with the order within the second
+    /// added, so "the earliest enrolled" is well defined.
+    public func enrolmentOrder() throws -> [(node: String, enrolledAtMs: Int64)] {
+        var out: [(String, Int64)] = []
+        var second: Int64 = .min, index: Int64 = 0
+        for row in try db.query("SELECT node_id, enrolled_at FROM nodes ORDER BY enrolled_at, rowid") {
+            let at = row.int64("enrolled_at") ?? 0
+            index = at == second ? index + 1 : 0
+            second = at
+            out.append((row.string("node_id") ?? "", at * 1000 + min(index, 999)))
+        }
+        return out
+    }
+
     // MARK: - Fraud flags
 
     /// When the latest flag of `reason` for the node and stream was cleared (evidence before

@@ -34,7 +34,7 @@ extension ValidatorDesk {
         let live = (sessions?.live() ?? []).filter { now - $0.receivedMs <= onlineWindowMs && !$0.heartbeat.paused }
         guard !live.isEmpty else { return }
         let lengths = try periodLengths()
-        let enrolled = Dictionary(try store.nodes().map { ($0.nodeID, $0.enrolledAt * 1000) }, uniquingKeysWith: { a, _ in a })
+        let enrolled = Dictionary(try store.enrolmentOrder().map { ($0.node, $0.enrolledAtMs) }, uniquingKeysWith: { a, _ in a })
         var periodsByStream: [String: [FraudPolicy.NodePeriod]] = [:]
         var starts: [String: Int64] = [:]
         state.withLockedValue { s in

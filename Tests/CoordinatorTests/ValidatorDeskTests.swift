@@ -207,3 +207,17 @@ final class ValidatorDeskTests: TempDatabaseTestCase {
         XCTAssertEqual(try store.coverage(fromMs: 6000, toMs: 8000).count, 0, "the gap is no one's")
     }
 }
+
+extension ValidatorDeskTests {
+    func testEnrolmentOrderKeepsJoinsWithinOneSecondInOrder() throws {
+        // setUp enrolled a, then b, in the same second; a third joins in it too, with an id that sorts first.
+        let token = Secret.generate()
+        _ = try store.createInvite(stream: "main", tokenHash: token.hash, uses: 1, expiresAt: CoordinatorStore.now() + 60, now: 1)
+        _ = try store.enroll(tokenHash: token.hash, stream: "main", now: 1) { stream, invite in
+            NodeRecord(nodeID: "node-000000000001", displayName: "C", payoutHandle: "venmo:@c", stream: stream,
+                       certificateSHA256: "x", inviteID: invite, enrolledAt: 1)
+        }
+        XCTAssertEqual(try store.enrolmentOrder().map(\.node), [a, b, "node-000000000001"], "the order they joined in, not their ids'")
+        XCTAssertEqual(try store.enrolmentOrder().map(\.enrolledAtMs), [1000, 1001, 1002])
+    }
+}
