@@ -40,7 +40,12 @@ public final class SealBook: Sendable {
         var headersChain: UInt64?
     }
 
-    public let verifier: ChunkVerifier
+    /// Checks seals against the host's signing key; nil until the key could be read.
+    private let verifier: NIOLockedValueBox<ChunkVerifier?>
+    /// Reads the key again (at most every 10 s) while it is missing: a validator started before
+    /// the host's PKI exists, or unable to read it, keeps running and says why it refuses seals.
+    private let loadKey: @Sendable () -> PublicKey?
+    private let lastKeyAttemptMs = NIOLockedValueBox(Int64.min)
     /// Seals kept per chain (nodes keep 15 chunks by default, the ingest 8).
     let keepSeals: Int
     /// Chunk bytes kept per chain, for range references and live watches.
@@ -49,9 +54,34 @@ public final class SealBook: Sendable {
     private let counters = NIOLockedValueBox((accepted: UInt64(0), duplicates: UInt64(0), rejected: UInt64(0)))
 
     public init(signingKey: PublicKey, keepSeals: Int = 64, keepChunks: Int = 40) {
-        verifier = ChunkVerifier(signingKey: signingKey)
+        verifier = NIOLockedValueBox(ChunkVerifier(signingKey: signingKey))
+        loadKey = { signingKey }
         self.keepSeals = max(8, keepSeals)
         self.keepChunks = max(4, keepChunks)
+    }
+
+    /// With the key read by `loadKey` (now, and again while it fails).
+    public init(loadKey: @escaping @Sendable () -> PublicKey?, keepSeals: Int = 64, keepChunks: Int = 40) {
+        verifier = NIOLockedValueBox(loadKey().map { ChunkVerifier(signingKey: $0) })
+        self.loadKey = loadKey
+        self.keepSeals = max(8, keepSeals)
+        self.keepChunks = max(4, keepChunks)
+    }
+
+    public var hasSigningKey: Bool { currentVerifier(nowMs: nil) != nil }
+
+    private func currentVerifier(nowMs: Int64?) -> ChunkVerifier? {
+        if let v = verifier.withLockedValue({ $0 }) { return v }
+        guard let now = nowMs else { return nil }
+        let due = lastKeyAttemptMs.withLockedValue { last -> Bool in
+            guard last == .min || now - last >= 10_000 else { return false }
+            last = now
+            return true
+        }
+        guard due, let key = loadKey() else { return nil }
+        let v = ChunkVerifier(signingKey: key)
+        verifier.withLockedValue { $0 = v }
+        return v
     }
 
     public var counts: (accepted: UInt64, duplicates: UInt64, rejected: UInt64) { counters.withLockedValue { $0 } }
@@ -72,6 +102,9 @@ public final class SealBook: Sendable {
     private func check(_ seal: ChunkSealed, receivedMs: Int64) -> Acceptance {
         guard seal.sha256.count == 32, seal.chain.count == 32, seal.seq > 0, !seal.stream.isEmpty else {
             return .rejected("malformed seal (digest or chain not 32 bytes, or no seq)")
+        }
+        guard let verifier = currentVerifier(nowMs: receivedMs) else {
+            return .rejected("the host's signing key is not readable (pki_directory); seals cannot be checked")
         }
         guard verifier.signatureIsValid(seal) else { return .rejected("the chain value is not signed by the host's key") }
         return state.withLockedValue { streams -> Acceptance in

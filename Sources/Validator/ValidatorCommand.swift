@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import StreamrConfig
 import StreamrDaemon
@@ -46,10 +47,23 @@ public struct ValidatorCommand: AsyncParsableCommand {
         let logger = daemon.logger
         let engineConfig = try Self.engineConfiguration(config)
         let origin = try Self.hostPort(config, "ingest_origin", default: "127.0.0.1:8936")
-        let signingKey: PublicKey
-        do { signingKey = try HostPKI(directory: daemon.pkiDirectory).signingPublicKey() } catch {
-            logger.critical("cannot read the host's signing key: \(error)", metadata: ["event": "pki_failed"])
-            throw error
+        let work = try await daemon.bind(try daemon.listenAddress("work", key: "work_socket", default: "/run/streamr/validator.sock"),
+                                         pipeline: RPCPipeline())
+        let pki = HostPKI(directory: daemon.pkiDirectory)
+        let keyError = NIOLockedValueBox<String?>(nil)
+        let book = SealBook(loadKey: {
+            do {
+                let key = try pki.signingPublicKey()
+                keyError.withLockedValue { $0 = nil }
+                return key
+            } catch {
+                keyError.withLockedValue { $0 = "\(error)" }
+                return nil
+            }
+        })
+        if let why = keyError.withLockedValue({ $0 }) {
+            logger.error("cannot read the host's signing key: \(why); seals are refused until it can be read", metadata: [
+                "event": "signing_key_missing"])
         }
         let path = config.string("database", default: daemon.stateDirectory + "/validator.db")
         let store: ValidatorStore
@@ -60,7 +74,6 @@ public struct ValidatorCommand: AsyncParsableCommand {
             logger.critical("cannot open the database \(path): \(error)", metadata: ["event": "database_failed"])
             throw error
         }
-        let book = SealBook(signingKey: signingKey)
         let fetcher = ReferenceFetcher(book: book, origin: origin, logger: logger)
         // A restart knows the recent seals at once (their bytes are fetched again while the ingest keeps them).
         let now = ValidatorStore.nowMs()
@@ -78,8 +91,6 @@ public struct ValidatorCommand: AsyncParsableCommand {
                                        status: { engine.currentStatus() }, onTargets: { engine.setTargets($0) })
         engine.attach(client)
 
-        let work = try await daemon.bind(try daemon.listenAddress("work", key: "work_socket", default: "/run/streamr/validator.sock"),
-                                         pipeline: RPCPipeline())
         let seals = SealIntake(book: book, fetcher: fetcher, store: store, logger: logger)
         let base = BaseHandler(daemon: daemon, listening: [work]) {
             Self.status(book: book, fetcher: fetcher, engine: engine, client: client, store: store)
@@ -108,6 +119,7 @@ public struct ValidatorCommand: AsyncParsableCommand {
             return "\(name) (chain \(String(c?.chainID ?? 0, radix: 16)), chunk \(c?.newestSeq ?? 0))"
         }
         return [
+            StatusItem("signing_key", boolean: book.hasSigningKey),
             StatusItem("coordinator_link", boolean: client.isConnected),
             StatusItem("checking", boolean: client.isConnected && status.checking),
             StatusItem("live_streams", streams.isEmpty ? "none" : streams.joined(separator: ", ")),
@@ -179,6 +191,12 @@ struct SealIntake: Sendable {
     let fetcher: ReferenceFetcher
     let store: ValidatorStore
     let logger: Logger
+    /// The last refusal logged and when: the same reason again is logged once a minute.
+    private let lastRefusal = NIOLockedValueBox((reason: "", atMs: Int64.min))
+
+    init(book: SealBook, fetcher: ReferenceFetcher, store: ValidatorStore, logger: Logger) {
+        self.book = book; self.fetcher = fetcher; self.store = store; self.logger = logger
+    }
 
     var handler: RPCConnection.Handler {
         { envelope, _ in
@@ -195,6 +213,12 @@ struct SealIntake: Sendable {
             case .duplicate:
                 break
             case .rejected(let why):
+                let log = lastRefusal.withLockedValue { last -> Bool in
+                    guard last.reason != why || now - last.atMs >= 60_000 else { return false }
+                    last = (why, now)
+                    return true
+                }
+                guard log else { break }
                 logger.warning("seal \(seal.seq) of \(seal.stream) refused: \(why)", metadata: [
                     "event": "seal_rejected", "stream": "\(seal.stream)", "reason": "\(why)"])
             }

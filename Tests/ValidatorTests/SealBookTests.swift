@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import StreamrTLS
 import StreamrWire
 import Validation
@@ -103,5 +104,19 @@ final class SealBookTests: XCTestCase {
         let tags = ReferenceFetcher.headerTags(header + metadata + avc + aac + keyframe + aac)
         XCTAssertEqual(tags, [metadata, avc, aac], "the tags before the first media tag, byte for byte")
         XCTAssertEqual(ReferenceFetcher.headerTags(Array("<html>".utf8)), [])
+    }
+
+    func testWithoutTheSigningKeySealsAreRefusedUntilItCanBeRead() throws {
+        let s = try SealedStream(key: key)
+        let available = NIOLockedValueBox(false)
+        let publicKey = try key.publicKey()
+        let late = SealBook(loadKey: { available.withLockedValue { $0 } ? publicKey : nil })
+        XCTAssertFalse(late.hasSigningKey)
+        guard case .rejected(let why) = late.accept(s.seals[0], receivedMs: 0) else { return XCTFail("no key, no seal") }
+        XCTAssertTrue(why.contains("signing key"), why)
+        available.withLockedValue { $0 = true }
+        guard case .rejected = late.accept(s.seals[0], receivedMs: 5000) else { return XCTFail("read again only every 10 s") }
+        XCTAssertEqual(late.accept(s.seals[0], receivedMs: 10_000), .new, "read again, and used")
+        XCTAssertTrue(late.hasSigningKey)
     }
 }
