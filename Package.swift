@@ -112,9 +112,11 @@ let package = Package(
         ]),
 
         // One module per daemon, and the CLI.
-        .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore", "Earnings"]),
+        .target(name: "Coordinator", dependencies: daemonDeps + ["CoordinatorCore", "Earnings", "Validation"]),
         .target(name: "Ingest", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "RTMP"]),
-        .target(name: "Validator", dependencies: daemonDeps + ["Relay"]),
+        .target(name: "Validator", dependencies: daemonDeps + ["Relay", "Validation", "FLV",
+                                                                  .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                                  .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .target(name: "NodeAgent", dependencies: daemonDeps + ["LiveMedia", "Relay", "FLV", "HLS", "CoordinatorCore"]),
         .target(name: "Ctl", dependencies: daemonDeps),
 
@@ -176,6 +178,11 @@ let package = Package(
         ]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "FLV", "StreamrTLS"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation"]),
+        .testTarget(name: "ValidatorTests", dependencies: [
+            "Validator", "Validation", "StreamrWire", "StreamrTLS",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "CoordinatorCore", "StreamrStore", "StreamrDaemon", "StreamrRPC", "StreamrWire", "StreamrTLS", "StreamrHTTP",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),

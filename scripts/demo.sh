@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole Streamr system locally on loopback: host CA, coordinator,
-# ingest and validator; a stream and an invite; two friends' node agents that
-# join and relay; ffmpeg publishing a synthetic stream as OBS would. Then prints
-# where to watch and the status tables. Ctrl-C stops everything.
+# ingest and validator; a stream and an invite; three friends' node agents that
+# join and relay — the third one cheating on purpose (test_fault=altered: it flips
+# a byte in the chunks it serves); ffmpeg publishing a synthetic stream as OBS
+# would. Then prints where to watch, the validator's checks (passing for the two
+# honest friends, the cheat flagged) and the status tables. Ctrl-C stops everything.
 # DEMO_SECONDS=N stops after N seconds.
 set -euo pipefail
 BIN=${BIN:?BIN must point at the build directory (make demo sets it)}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEMO=${DEMO_DIR:-$ROOT/.build-demo}
-rm -rf "$DEMO" && mkdir -p "$DEMO"/{pki,run,node1,node2}
+rm -rf "$DEMO" && mkdir -p "$DEMO"/{pki,run,node1,node2,node3}
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -32,26 +34,36 @@ COMMON=(--set "pki_directory=$DEMO/pki" --set "state_directory=$DEMO")
 start coordinator "$DEMO/coordinator.log" "$BIN/streamr-coordinator" "${COMMON[@]}" \
     --set listen_rpc=127.0.0.1:17443 --set listen_http=127.0.0.1:18000 --set control_socket="$DEMO/run/control.sock" \
     --set public_host=127.0.0.1 --set public_subscribe_port=17444 --set public_rtmp_port=11935 \
-    --set public_origin_http_port=18936 --set heartbeat_interval=2
+    --set public_origin_http_port=18936 --set heartbeat_interval=2 --set sybil_policy=machine
 start ingest "$DEMO/ingest.log" "$BIN/streamr-ingest" "${COMMON[@]}" --set listen_subscribe=127.0.0.1:17444 \
-    --set listen_rtmp=127.0.0.1:11935 --set listen_http=127.0.0.1:18936 --set coordinator_socket="$DEMO/run/control.sock"
-start validator "$DEMO/validator.log" "$BIN/streamr-validator" "${COMMON[@]}" --set work_socket="$DEMO/run/validator.sock"
+    --set listen_rtmp=127.0.0.1:11935 --set listen_http=127.0.0.1:18936 --set coordinator_socket="$DEMO/run/control.sock" \
+    --set validator_socket="$DEMO/run/validator.sock"
+# The validator checks each node about every 6 s here (120 an hour by default), so the demo shows results soon.
+start validator "$DEMO/validator.log" "$BIN/streamr-validator" "${COMMON[@]}" --set work_socket="$DEMO/run/validator.sock" \
+    --set coordinator_socket="$DEMO/run/control.sock" --set coordinator_http=127.0.0.1:18000 --set ingest_origin=127.0.0.1:18936 \
+    --set checks_per_node_per_hour=600
 wait_for_socket "$DEMO/run/control.sock"
 wait_for_socket "$DEMO/run/validator.sock"
 ctl() { "$BIN/streamrctl" "$@" --socket "$DEMO/run/control.sock"; }
 
 # The streamer's side: a stream with a pool, and an invite for two friends.
 KEY=$(ctl stream create main --pool 10.00 --per 1h --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
-LINE=$(ctl invite create main --uses 2 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["join_line"])')
+LINE=$(ctl invite create main --uses 3 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["join_line"])')
 
-# The friends' side: join with the line, then run the agent.
-for n in 1 2; do
+# The friends' side: join with the line, then run the agent. All three run on this one
+# machine, so each gets a machine id of its own (the coordinator counts one earning
+# identity per machine id here). Friend 3 cheats on purpose: STREAMR_TEST_FAULTS=1 and
+# test_fault=altered make it flip a byte in every chunk it serves.
+for n in 1 2 3; do
     "$BIN/streamr-node" join "$LINE" --name "Friend $n" --payout "venmo:@demo-friend-$n" --state-directory "$DEMO/node$n" >/dev/null
-    start node$n "$DEMO/node$n.log" "$BIN/streamr-node" --set state_directory="$DEMO/node$n" \
-        --set control_socket="$DEMO/node$n/control.sock" --set listen_http=127.0.0.1:1893$n --set listen_rtmp=127.0.0.1:1193$((5 + n))
+    echo "demo-machine-$n" >"$DEMO/node$n/machine-id"
+    fault=()
+    [ "$n" = 3 ] && fault=(--set test_fault=altered)
+    start node$n "$DEMO/node$n.log" env STREAMR_TEST_FAULTS=$([ "$n" = 3 ] && echo 1 || echo 0) "$BIN/streamr-node" \
+        --set state_directory="$DEMO/node$n" --set control_socket="$DEMO/node$n/control.sock" --set listen_http=127.0.0.1:1893$n \
+        --set listen_rtmp=127.0.0.1:1193$((5 + n)) --set machine_id_file="$DEMO/node$n/machine-id" "${fault[@]}"
 done
-wait_for_socket "$DEMO/node1/control.sock"
-wait_for_socket "$DEMO/node2/control.sock"
+for n in 1 2 3; do wait_for_socket "$DEMO/node$n/control.sock"; done
 
 # OBS's side: a synthetic 720p30 stream (test pattern and a tone), encoded live by ffmpeg.
 start publisher "$DEMO/publisher.log" ffmpeg -hide_banner -loglevel warning -nostdin -re \
@@ -63,13 +75,25 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 for _ in $(seq 1 50); do
-    [ "$("$BIN/streamrctl" nodes --json --socket "$DEMO/run/control.sock" | python3 -c 'import json, sys; print(sum(n["online"] == "yes" for n in json.load(sys.stdin)))')" = 2 ] && break
+    [ "$("$BIN/streamrctl" nodes --json --socket "$DEMO/run/control.sock" | python3 -c 'import json, sys; print(sum(n["online"] is True for n in json.load(sys.stdin)))')" = 3 ] && break
     sleep 0.2
 done
 # The nodes report the stream in their next heartbeats; then /watch routes to them.
 for _ in $(seq 1 50); do
-    case $(curl -s -o /dev/null -w '%{redirect_url}' http://127.0.0.1:18000/watch/main) in *:1893[12]/*) break ;; esac
+    case $(curl -s -o /dev/null -w '%{redirect_url}' http://127.0.0.1:18000/watch/main) in *:1893[123]/*) break ;; esac
     sleep 0.2
+done
+# The validator's first checks: wait (up to a minute) until friend 3 is flagged and the
+# honest friends have passed checks.
+echo "demo: waiting for the validator's spot checks (up to a minute)..." >&2
+for _ in $(seq 1 120); do
+    ctl checks --json --limit 1000 | python3 -c '
+import json, sys
+checks = json.load(sys.stdin)
+passed = {c["node_id"] for c in checks if c["passed"]}
+flagged = json.loads(sys.argv[1])
+sys.exit(0 if len(passed) >= 2 and flagged else 1)' "$(ctl fraud list --json)" && break
+    sleep 0.5
 done
 
 cat <<INFO
@@ -81,13 +105,16 @@ Streamr demo is running (state and logs in $DEMO):
   OBS overlay           http://127.0.0.1:18000/overlay/main             (Browser Source, 480x200)
   watch node 1          ffplay http://127.0.0.1:18931/live/main.flv   or  rtmp://127.0.0.1:11936/live/main
   watch node 2          ffplay http://127.0.0.1:18932/live/main.flv
+  node 3 (cheats)       http://127.0.0.1:18933   (test_fault=altered: a byte flipped in every /chunks response)
   watch the origin      ffplay http://127.0.0.1:18936/live/main.flv
   metrics               curl http://127.0.0.1:18000/metrics
   host admin            $BIN/streamrctl nodes --socket $DEMO/run/control.sock
   a friend's status     $BIN/streamrctl status --socket $DEMO/node1/control.sock
   CA pin                $("$BIN/streamr-coordinator" init-pki --directory "$DEMO/pki" | sed -n 's/^CA pin: //p')
 
-Not there yet (later milestones): the validator's spot checks, earnings and payouts.
+  spot checks           $BIN/streamrctl checks --socket $DEMO/run/control.sock   (fraud list, node show ID)
+
+Not there yet (later milestones): earnings and payouts.
 
 INFO
 echo "== /watch/main → $(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1:18000/watch/main)"
@@ -95,7 +122,17 @@ echo
 echo "== streamrctl nodes"
 ctl nodes
 echo
-for sock in "$DEMO/run/control.sock" "$DEMO/node1/control.sock" "$DEMO/node2/control.sock"; do
+echo "== streamrctl checks   (the validator's latest spot checks, some columns)"
+ctl checks --limit 12 --json | python3 "$ROOT/scripts/demo-format.py" checks "$(ctl nodes --json)"
+echo
+echo "== streamrctl fraud list   (friend 3 served bytes that are not the stream's)"
+ctl fraud list --json | python3 "$ROOT/scripts/demo-format.py" flags
+echo "   (clear a false alarm with: streamrctl fraud clear ID --note TEXT)"
+echo
+echo "== streamrctl leaderboard"
+ctl leaderboard
+echo
+for sock in "$DEMO/run/control.sock" "$DEMO/run/validator.sock" "$DEMO/node1/control.sock" "$DEMO/node2/control.sock"; do
     echo "== streamrctl status --socket $sock"
     "$BIN/streamrctl" status --socket "$sock"
     echo

@@ -2375,7 +2375,7 @@ const ProtobufCMessageDescriptor streamr__chunk_sealed__descriptor =
   (ProtobufCMessageInit) streamr__chunk_sealed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor streamr__spot_check_report__field_descriptors[8] =
+static const ProtobufCFieldDescriptor streamr__spot_check_report__field_descriptors[14] =
 {
   {
     "node_id",
@@ -2473,21 +2473,99 @@ static const ProtobufCFieldDescriptor streamr__spot_check_report__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "report_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__SpotCheckReport, report_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__SpotCheckReport, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chain_id",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__SpotCheckReport, chain_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__SpotCheckReport, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "verdict",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__SpotCheckReport, verdict),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "via_watch",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Streamr__SpotCheckReport, via_watch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned streamr__spot_check_report__field_indices_by_name[] = {
+  11,   /* field[11] = bytes */
+  10,   /* field[10] = chain_id */
   7,   /* field[7] = checked_unix_ms */
   2,   /* field[2] = chunk_seq */
+  9,   /* field[9] = kind */
   5,   /* field[5] = latency_ms */
   0,   /* field[0] = node_id */
   3,   /* field[3] = passed */
   4,   /* field[4] = reason */
+  8,   /* field[8] = report_id */
   1,   /* field[1] = stream */
   6,   /* field[6] = throughput_bps */
+  12,   /* field[12] = verdict */
+  13,   /* field[13] = via_watch */
 };
 static const ProtobufCIntRange streamr__spot_check_report__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor streamr__spot_check_report__descriptor =
 {
@@ -2497,7 +2575,7 @@ const ProtobufCMessageDescriptor streamr__spot_check_report__descriptor =
   "Streamr__SpotCheckReport",
   "streamr",
   sizeof(Streamr__SpotCheckReport),
-  8,
+  14,
   streamr__spot_check_report__field_descriptors,
   streamr__spot_check_report__field_indices_by_name,
   1,  streamr__spot_check_report__number_ranges,

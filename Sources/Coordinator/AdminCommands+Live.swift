@@ -80,17 +80,19 @@ extension AdminService {
         if let stream { intervals = intervals.filter { $0.stream == stream.name } }
         let nodes = Dictionary(uniqueKeysWithValues: try store.nodes().map { ($0.nodeID, $0) })
         let activity = try store.nodeActivity()
+        let checks = try leaderboardCheckCells(fromMs: from, stream: stream?.name)
         let rows = Leaderboard.rank(intervals, fromMs: from, toMs: now).map { entry -> [String] in
             let percent = Double(entry.uptimeMs) * 100 / Double(window * 1000)
             return ["\(entry.rank)", entry.node, nodes[entry.node]?.displayName ?? "?", entry.streams.joined(separator: ","),
                     Leaderboard.formatDuration(ms: entry.uptimeMs), "\(entry.uptimeMs / 1000)",
-                    TextFormat.fixed(percent, places: 1), "\(activity[entry.node]?.bytesServed ?? 0)"]
+                    TextFormat.fixed(percent, places: 1), "\(activity[entry.node]?.bytesServed ?? 0)"] + checks.cells(entry.node)
         }
         return AdminResponse(columns: ["rank", "node_id", "display_name", "streams", "uptime", "uptime_seconds", "uptime_percent",
-                                       "bytes_served"],
+                                       "bytes_served"] + checks.columns,
                              rows: rows,
-                             message: "verified uptime over the last \(Period.format(window))"
-                                 + (stream.map { " for stream `\($0.name)`" } ?? "") + " (heartbeats; spot checks refine it later)",
-                             types: [.integer, .text, .text, .text, .text, .integer, .number, .integer])
+                             message: "uptime from heartbeats over the last \(Period.format(window))"
+                                 + (stream.map { " for stream `\($0.name)`" } ?? "")
+                                 + "; quality is the spot-check score /watch routes by, checks those in the window",
+                             types: [.integer, .text, .text, .text, .text, .integer, .number, .integer] + checks.types)
     }
 }

@@ -147,10 +147,11 @@ extension AdminService {
     func showNode(_ args: Arguments) throws -> AdminResponse {
         let node = try store.node(id: try args.required("id"))
         let activity = try store.nodeActivity()[node.nodeID]
-        return AdminResponse(columns: Self.nodeColumns + ["cert_sha256", "invite"],
+        let checks = try nodeCheckCells(node.nodeID)
+        return AdminResponse(columns: Self.nodeColumns + ["cert_sha256", "invite"] + checks.columns,
                              rows: [nodeRow(node, activity: activity, live: liveByNode()[node.nodeID], nowMs: clockMs())
-                                    + [node.certificateSHA256, node.inviteID.map { "\($0)" } ?? "-"]],
-                             types: Self.nodeTypes + [.text, node.inviteID == nil ? .null : .integer])
+                                    + [node.certificateSHA256, node.inviteID.map { "\($0)" } ?? "-"] + checks.cells],
+                             types: Self.nodeTypes + [.text, node.inviteID == nil ? .null : .integer] + checks.types)
     }
 
     func setNode(_ args: Arguments, enabled: Bool) throws -> AdminResponse {

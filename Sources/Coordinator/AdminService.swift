@@ -23,15 +23,20 @@ public struct AdminService: Sendable {
     public let liveness: StreamLiveness
     /// The earnings engine (its previews of open periods); nil in tests of other commands.
     let earningsEngine: EarningsService?
+    /// The validator's side (absent in tests of the other commands): targets, pins, results.
+    let validator: ValidatorDesk?
+    /// The coordinator's own user: the validator runs as it (SpotCheckReports come from it or root).
+    let ownUID = geteuid()
     let logger: Logger
 
     public init(store: CoordinatorStore, endpoints: PublicEndpoints, caPin: @escaping @Sendable () throws -> String,
                 clock: @escaping @Sendable () -> Int64 = CoordinatorStore.now,
                 clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
                 heartbeatIntervalMs: Int64 = 5000, sessions: NodeSessions? = nil,
-                liveness: StreamLiveness = StreamLiveness(), earnings: EarningsService? = nil, logger: Logger) {
+                liveness: StreamLiveness = StreamLiveness(), earnings: EarningsService? = nil, validator: ValidatorDesk? = nil,
+                logger: Logger) {
         self.store = store; self.endpoints = endpoints; self.caPin = caPin; self.clock = clock; self.logger = logger
-        self.sessions = sessions; self.liveness = liveness; self.earningsEngine = earnings
+        self.sessions = sessions; self.liveness = liveness; self.earningsEngine = earnings; self.validator = validator
         self.clockMs = clockMs; self.onlineWindowMs = 3 * heartbeatIntervalMs
     }
 
@@ -44,6 +49,9 @@ public struct AdminService: Sendable {
     /// An RPC handler for `adminRequest`s (other bodies are not served here).
     public var handler: RPCConnection.Handler {
         { envelope, connection in
+            if case .spotCheckReport(let report) = envelope.body {
+                return .adminResponse(try self.spotCheckReport(report, connection: connection))
+            }
             guard case .adminRequest(let request) = envelope.body else {
                 throw ErrorMessage(.unsupported, "\(envelope.body.name) is not served on the control socket")
             }
@@ -91,6 +99,7 @@ public struct AdminService: Sendable {
             guard let connection else { throw ErrorMessage(.failedPrecondition, "publish reports come from the ingest's connection") }
             return try publishReport(request.command, args, connection: connection)
         }
+        if let answer = try checkCommand(request, args, connection: connection) { return answer }
         switch request.command {
         case ["stream", "create"]: return try createStream(args)
         case ["stream", "list"]: return try listStreams()

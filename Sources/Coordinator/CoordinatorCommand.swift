@@ -38,7 +38,8 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                                     settings: Set(["listen_rpc", "listen_http", "control_socket", "database",
                                                "public_host", "public_rtmp_port", "public_rpc_port", "public_subscribe_port",
                                                "public_origin_http_port", "public_http_port",
-                                               "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout", "earnings_hold", "period_close_delay"]).union(ListenerSettings.keys))
+                                               "heartbeat_interval", "heartbeat_retention", "enrollment_confirm_timeout", "earnings_hold", "period_close_delay",
+                                               "sybil_policy", "claims_viewer_margin", "claims_viewer_margin_share"]).union(ListenerSettings.keys))
             let pki = HostPKI(directory: daemon.pkiDirectory)
             let tls = try TLSContext(.server(identity: try pki.loadServerIdentity(), trustRoots: [try pki.loadCA()],
                                              clientCertificates: .optional))
@@ -56,14 +57,16 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             money.holdMs = try daemon.config.milliseconds("earnings_hold", default: 24 * 3_600_000, range: 0...(90 * 86_400_000))
             money.closeDelayMs = try daemon.config.milliseconds("period_close_delay", default: 60_000, range: 0...3_600_000)
             let earnings = EarningsService(store: store, settings: money, logger: daemon.logger)
+            let validator = try ValidatorDesk(store: store, sessions: sessions, configuration: try validatorConfiguration(daemon),
+                                              heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, logger: daemon.logger)
             let admin = AdminService(store: store, endpoints: endpoints, caPin: { try pki.caPin() },
                                      heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, sessions: sessions, liveness: liveness,
-                                     earnings: earnings, logger: daemon.logger)
+                                     earnings: earnings, validator: validator, logger: daemon.logger)
             let gateway = try NodeGateway(store: store, authority: try pki.loadAuthority(), endpoints: endpoints,
                                           heartbeatIntervalMs: UInt32(heartbeatSeconds * 1000),
                                           signingKeyDER: try pki.signingPublicKey().der, sessions: sessions, admin: admin, logger: daemon.logger)
             let web = PublicHTTP(store: store, sessions: sessions, liveness: liveness, endpoints: endpoints,
-                                 heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000)
+                                 heartbeatIntervalMs: Int64(heartbeatSeconds) * 1000, validator: validator)
             let rpcAddress = try daemon.listenAddress("rpc", key: "listen_rpc", default: "0.0.0.0:7443")
             let controlAddress = try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr/control.sock")
             let httpAddress = try daemon.listenAddress("http", key: "listen_http", default: "0.0.0.0:8000")
@@ -80,13 +83,17 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                 items.append(StatusItem("live_streams", integer: liveness.liveStreams().count))
                 items.append(StatusItem("sessions", integer: sessions.openCount))
                 items.append(StatusItem("heartbeats_per_second", TextFormat.fixed(sessions.heartbeatsPerSecond(), places: 1), type: .number))
+                let v = validator.validatorState
+                items.append(StatusItem("validator", v.checking ? "checking" : v.connected ? "connected, not checking" : "not connected"))
+                items.append(StatusItem("spot_checks_stored", integer: validator.counts.stored))
                 return items
             }
             let maintenance = Maintenance(store: store, liveness: liveness, confirmTimeoutMs: confirmTimeout, logger: daemon.logger)
             try await daemon.run(services: [RPCService(rpc, handler: gateway.handler(next: base.handler())),
                                             RPCService(control, handler: base.adminHandler(next: admin.handler)),
                                             HTTPService(http, handler: web.handler),
-                                            maintenance, earnings],
+                                            maintenance, earnings,
+                                            ValidatorDesk.Ticker(desk: validator, interval: .seconds(max(1, min(5, heartbeatSeconds))))],
                                  listening: [rpc, http, control])
             // Sessions cut short by the shutdown end now; commit them with anything still queued.
             try await sessions.recorder.flush()
@@ -106,6 +113,22 @@ public struct CoordinatorCommand: AsyncParsableCommand {
                 daemon.logger.critical("cannot open the database \(path): \(error)", metadata: ["event": "database_failed"])
                 throw error
             }
+        }
+
+        /// The fraud rules' settings: `sybil_policy` (machine,address), `claims_viewer_margin` (2) and
+        /// `claims_viewer_margin_share` (0.1): viewers believed beyond those /watch sent.
+        private func validatorConfiguration(_ daemon: Daemon) throws -> ValidatorDesk.Configuration {
+            var c = ValidatorDesk.Configuration()
+            do { c.fraud.sybil = try SybilPolicyText.parse(daemon.config.string("sybil_policy", default: "machine,address")) } catch {
+                throw daemon.config.error("sybil_policy", "\(error)")
+            }
+            c.fraud.viewerMargin = try daemon.config.int("claims_viewer_margin", default: 2, range: 0...1000)
+            let share = daemon.config.string("claims_viewer_margin_share", default: "0.1")
+            guard let value = Double(share), (0...10).contains(value) else {
+                throw daemon.config.error("claims_viewer_margin_share", "`claims_viewer_margin_share` is a number from 0 to 10, got `\(share)`")
+            }
+            c.fraud.viewerMarginShare = value
+            return c
         }
 
         /// What RTMP URLs, join lines and node settings name: `public_host` (default: this machine's

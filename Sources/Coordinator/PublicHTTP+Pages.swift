@@ -72,7 +72,7 @@ extension PublicHTTP {
         do { format = try WatchFormat.parse(request.query["format"] ?? "hls") } catch {
             return Self.json(.badRequest, RouteAnswer(stream: name, error: "\(error)"))
         }
-        switch route(stream: name, format: format, exclude: Self.exclusions(request)) {
+        switch route(stream: name, format: format, exclude: Self.exclusions(request), client: request.remoteAddress?.displayIP) {
         case .success(let route):
             let display = route.node.flatMap { displayName(node: $0) }
             return Self.json(.ok, RouteAnswer(stream: name, state: route.state.rawValue, format: format.rawValue, url: route.url,

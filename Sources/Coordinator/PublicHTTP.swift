@@ -19,15 +19,17 @@ public struct PublicHTTP: Sendable {
     let onlineWindowMs: Int64
     let clockMs: @Sendable () -> Int64
     let random: @Sendable () -> Double
+    /// Spot-check scores for routing, the validator's pins, and the record of who was sent where.
+    let validator: ValidatorDesk?
     private let redirects = NIOLockedValueBox((node: UInt64(0), origin: UInt64(0)))
     /// Display names by node id, read from the database at most every 10 s (the overlay polls).
     let displayNames = NIOLockedValueBox((atMs: Int64?.none, names: [String: String]()))
 
     public init(store: CoordinatorStore, sessions: NodeSessions, liveness: StreamLiveness, endpoints: PublicEndpoints,
                 heartbeatIntervalMs: Int64, clockMs: @escaping @Sendable () -> Int64 = CoordinatorStore.nowMs,
-                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, validator: ValidatorDesk? = nil) {
         self.store = store; self.sessions = sessions; self.liveness = liveness; self.endpoints = endpoints
-        self.onlineWindowMs = 3 * heartbeatIntervalMs; self.clockMs = clockMs; self.random = random
+        self.onlineWindowMs = 3 * heartbeatIntervalMs; self.clockMs = clockMs; self.random = random; self.validator = validator
     }
 
     public var handler: HTTPHandler {
@@ -43,7 +45,8 @@ public struct PublicHTTP: Sendable {
         case "watch" where parts.count == 2:
             // A browser gets the watch page; players (and anyone naming a format) the redirect.
             if request.query["format"] == nil, WatchPage.wantsHTML(request) { return watchPage(stream: parts[1], request: request) }
-            return watch(stream: parts[1], format: request.query["format"], exclude: Self.exclusions(request))
+            return watch(stream: parts[1], format: request.query["format"], exclude: Self.exclusions(request),
+                         pin: request.query["pin"], client: request.remoteAddress?.displayIP)
         case "overlay" where parts.count == 2: return overlayPage(stream: parts[1], request: request)
         case "api" where parts.count == 3 && parts[1] == "route": return routeAPI(stream: parts[2], request: request)
         case "api" where parts.count == 3 && parts[1] == "stream": return streamAPI(stream: parts[2])
@@ -56,10 +59,14 @@ public struct PublicHTTP: Sendable {
 
     // MARK: - /watch
 
-    func watch(stream name: String, format text: String?, exclude: Set<String> = []) -> HTTPResponse {
+    /// `pin`: a one-time token from `validator pin`: this request goes to that node if it is a
+    /// candidate (a probe that comes the way viewers come); it is not counted as a viewer sent.
+    /// `client`: the requester's address, kept with the node it was sent to (the claims' evidence).
+    func watch(stream name: String, format text: String?, exclude: Set<String> = [], pin: String? = nil,
+               client: String? = nil) -> HTTPResponse {
         let format: WatchFormat
         do { format = try WatchFormat.parse(text) } catch { return .text(.badRequest, "\(error)\n") }
-        switch route(stream: name, format: format, exclude: exclude) {
+        switch route(stream: name, format: format, exclude: exclude, pin: pin, client: client) {
         case .success(let route): return .redirect(to: route.url)
         case .failure(let refusal):
             return .text(refusal.status, refusal.message + "\n", headers: refusal.retryAfter.map { ["Retry-After": "\($0)"] } ?? [:])
@@ -84,7 +91,8 @@ public struct PublicHTTP: Sendable {
     /// The routing behind `/watch` and the watch page's `/api/route`: a node chosen among those
     /// relaying the stream (weighted by spare capacity and score), leaving out `exclude` (nodes
     /// the page saw fail), else the ingest's origin, which serves every format.
-    func route(stream name: String, format: WatchFormat, exclude: Set<String> = []) -> Result<Route, Refusal> {
+    func route(stream name: String, format: WatchFormat, exclude: Set<String> = [], pin: String? = nil,
+               client: String? = nil) -> Result<Route, Refusal> {
         do { _ = try StreamName.validate(name) } catch { return .failure(Refusal(status: .badRequest, message: "\(error)")) }
         do { _ = try store.stream(named: name) } catch CoordinatorStoreError.unknownStream {
             return .failure(Refusal(status: .notFound, message: "no stream named `\(name)`"))
@@ -97,8 +105,19 @@ public struct PublicHTTP: Sendable {
             return .failure(Refusal(status: .serviceUnavailable, message: "stream `\(name)` is offline; try again when it is live",
                                     retryAfter: 10, state: .offline))
         }
-        if format != .rtmp, let node = ViewerRouter.choose(candidates(stream: name).filter { !exclude.contains($0.node) }, random: random()) {
-            redirects.withLockedValue { $0.node += 1 }
+        var choices = candidates(stream: name).filter { !exclude.contains($0.node) }
+        var probe = false
+        if let pin, let node = validator?.takePin(pin, stream: name, format: format.rawValue) {
+            // Not a candidate (paused, full, gone): routed as any viewer is, and still not a viewer.
+            probe = true
+            let only = choices.filter { $0.node == node && ViewerRouter.weight($0) > 0 }
+            if !only.isEmpty { choices = only }
+        }
+        if format != .rtmp, let node = ViewerRouter.choose(choices, random: random()) {
+            if !probe {
+                redirects.withLockedValue { $0.node += 1 }
+                validator?.recordRedirect(node: node.node, client: client)
+            }
             return .success(Route(url: node.baseURL + format.path(stream: name), node: node.node, state: state))
         }
         // No node can take the viewer (or RTMP, which only the origin is routed for).
@@ -115,7 +134,8 @@ public struct PublicHTTP: Sendable {
                   let counters = live.heartbeat.streams.first(where: { $0.stream == stream }),
                   let base = Self.baseURL(live) else { return nil }
             return ViewerRouter.Candidate(node: live.node, baseURL: base, viewers: counters.viewers,
-                                          uploadCapBps: live.heartbeat.uploadCapBps, uploadBps: live.heartbeat.uploadBps)
+                                          uploadCapBps: live.heartbeat.uploadCapBps, uploadBps: live.heartbeat.uploadBps,
+                                          score: validator?.score(node: live.node, nowMs: now) ?? 1)
         }
     }
 
@@ -168,6 +188,16 @@ public struct PublicHTTP: Sendable {
         metric("streamr_viewers", "gauge", "Viewers at online nodes, from their latest heartbeats.", [("", "\(viewers)")])
         metric("streamr_watch_redirects_total", "counter", "Viewers sent on by /watch.",
                [("{target=\"node\"}", "\(routed.node)"), ("{target=\"origin\"}", "\(routed.origin)")])
+        if let validator {
+            let c = validator.counts
+            metric("streamr_spot_checks_total", "counter", "Spot check results stored since start.", [("", "\(c.stored)")])
+            metric("streamr_spot_check_reports_refused_total", "counter", "Replayed spot check reports refused since start.",
+                   [("", "\(c.replayed)")])
+            metric("streamr_watch_probe_redirects_total", "counter", "Validator probes sent on by /watch (pinned).",
+                   [("", "\(c.probeRedirects)")])
+            metric("streamr_validator_checking", "gauge", "1 while the validator is connected and checking.",
+                   [("", validator.validatorState.checking ? "1" : "0")])
+        }
         return .text(.ok, text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }

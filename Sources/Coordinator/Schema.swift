@@ -124,6 +124,66 @@ enum CoordinatorSchema {
             CREATE INDEX nodes_pending ON nodes(enrolled_at) WHERE pending = 1;
             UPDATE streams SET state = 'offline', live_since_ms = NULL;
             """),
+        // The validator's results (CoordinatorStore+Checks.swift). The earnings engine reads
+        // checks, fraud_flags and validator_coverage by these column names. Times are unix ms.
+        // checks: one row per SpotCheckReport, report_id UNIQUE (a retried report is stored
+        // once); chain_id is the uint64's bit pattern; ttfb_ms and throughput_bps are NULL when
+        // no body byte came. fraud_flags: a node flagged for a stream at at_ms earns nothing
+        // in that period unless the flag is cleared (cleared_ms set, with the admin's note).
+        // validator_coverage: when the validator was connected and checking (an interval's
+        // end moves on with each of its keepalives); time outside them is no node's fault.
+        // claim_adjustments: claims (bytes, viewers) not counted in full, per period.
+        Migration(version: 7, sql: """
+            CREATE TABLE checks (
+                id INTEGER PRIMARY KEY,
+                report_id INTEGER NOT NULL UNIQUE,
+                node_id TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                chain_id INTEGER NOT NULL DEFAULT 0,
+                chunk_seq INTEGER,
+                kind TEXT NOT NULL,
+                passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+                verdict TEXT NOT NULL CHECK (verdict IN ('passed', 'failed', 'altered', 'stale')),
+                reason TEXT NOT NULL,
+                ttfb_ms INTEGER,
+                throughput_bps INTEGER,
+                bytes INTEGER NOT NULL DEFAULT 0,
+                via_watch INTEGER NOT NULL DEFAULT 0 CHECK (via_watch IN (0, 1)),
+                checked_ms INTEGER NOT NULL,
+                received_ms INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX checks_by_node ON checks(node_id, checked_ms);
+            CREATE INDEX checks_by_time ON checks(checked_ms);
+            CREATE TABLE fraud_flags (
+                id INTEGER PRIMARY KEY,
+                node_id TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                at_ms INTEGER NOT NULL,
+                reason TEXT NOT NULL,
+                evidence TEXT NOT NULL,
+                cleared_ms INTEGER,
+                cleared_note TEXT
+            ) STRICT;
+            CREATE INDEX fraud_flags_by_node ON fraud_flags(node_id, stream, at_ms);
+            CREATE TABLE validator_coverage (
+                id INTEGER PRIMARY KEY,
+                start_ms INTEGER NOT NULL,
+                end_ms INTEGER NOT NULL CHECK (end_ms >= start_ms)
+            ) STRICT;
+            CREATE INDEX validator_coverage_by_end ON validator_coverage(end_ms);
+            CREATE TABLE claim_adjustments (
+                node_id TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                period_start_ms INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                claimed INTEGER NOT NULL,
+                counted INTEGER NOT NULL,
+                evidence INTEGER NOT NULL,
+                first_ms INTEGER NOT NULL,
+                last_ms INTEGER NOT NULL,
+                PRIMARY KEY (node_id, stream, period_start_ms, kind)
+            ) STRICT, WITHOUT ROWID;
+            """),
         // Money. The ledger is append-only double entry: triggers refuse UPDATE and DELETE on
         // entries and lines, every entry carries a hash chained to the one before it, and
         // balances are sums of lines, never stored. Closed periods and their per-node results

@@ -22,8 +22,8 @@ public struct CtlCommand: AsyncParsableCommand {
         """,
         version: StreamrVersion.current,
         subcommands: [StatusCommand.self, StreamCommand.self, InviteCommand.self, NodeCommand.self, NodesCommand.self,
-                      LeaderboardCommand.self, EarningsCommand.self, PayoutCommand.self, LedgerCommand.self,
-                      PauseCommand.self, ResumeCommand.self, BackupCommand.self])
+                      LeaderboardCommand.self, ChecksCommand.self, FraudCommand.self, EarningsCommand.self, PayoutCommand.self,
+                      LedgerCommand.self, PauseCommand.self, ResumeCommand.self, BackupCommand.self])
 
     public init() {}
 }

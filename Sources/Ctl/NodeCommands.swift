@@ -19,7 +19,11 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one node.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one node.",
+            discussion: "With its spot checks over the last 24 h: quality (the score /watch routes by, 0 to 1), checks passed "
+                + "and failed, the failures' reasons (reason=count), open fraud flags and their reasons, and this period's claims "
+                + "(bytes served, viewers) beside what was counted of them. `streamrctl checks --node ID` lists the checks.")
         @Argument(help: "Node id, e.g. node-0123456789ab.") var id: String
         @OptionGroup var connection: ConnectionOptions
 
@@ -75,9 +79,12 @@ struct LeaderboardCommand: AsyncParsableCommand {
         commandName: "leaderboard",
         abstract: "Rank nodes by verified uptime over a period.",
         discussion: """
-        Uptime is verified from heartbeats: an interval runs from a node's first to its last \
-        heartbeat for a stream, and a gap of over three heartbeat intervals ends it. A node \
-        relaying several streams at once is counted once. Spot checks refine it later.
+        Uptime is from heartbeats: an interval runs from a node's first to its last heartbeat \
+        for a stream, and a gap of over three heartbeat intervals ends it. A node relaying \
+        several streams at once is counted once. Quality is the node's spot-check score now \
+        (0 to 1: a decaying pass rate, 0 for an hour after altered bytes), the one /watch routes \
+        by; checks and checks_failed count the validator's checks in the period; flagged says \
+        whether a fraud flag was raised in it.
         """)
     @Option(help: "Only uptime relaying this stream.") var stream: String?
     @Option(help: "How far back to look, e.g. 1h, 24h, 7d (default: the stream's accounting period with --stream, else 24h).")

@@ -171,6 +171,18 @@ public final class HLSFeed: Sendable {
         }
     }
 
+    /// The playlist as if the node had stopped at the oldest `count` segments it keeps (the
+    /// validator's stale test fault).
+    public func stalePlaylist(_ rendition: Rendition, count: Int = 3) -> String? {
+        state.withLockedValue { s in
+            let current = rendition == .mpegTS ? s.ts.playlist : s.fmp4.playlist
+            guard !current.segments.isEmpty else { return nil }
+            var stale = HLSPlaylist(windowSize: count, format: current.format)
+            for segment in current.segments.prefix(count) { stale.append(segment) }
+            return stale.render()
+        }
+    }
+
     /// Why the latest chunk could not be muxed into `rendition` (e.g. AV1 or Opus in MPEG-TS).
     public func refusal(_ rendition: Rendition) -> String? {
         state.withLockedValue { rendition == .mpegTS ? $0.ts.refused : $0.fmp4.refused }

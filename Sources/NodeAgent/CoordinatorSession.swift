@@ -44,11 +44,16 @@ final class CoordinatorSession: Sendable {
     /// What status shows of the friend's money.
     var money: Money? { state.withLockedValue { $0.money } }
 
+    /// The inflated test fault: heartbeats claim more than was served (see TestFault).
+    let inflate: Bool
+    private let heartbeatsSent = NIOLockedValueBox(UInt64(0))
+
     init(identity: NodeIdentity, files: NodeFiles, tls: TLSContext, store: NodeStore, relays: Relays, viewers: ViewerService,
-         control: NodeControl, logger: Logger) {
+         control: NodeControl, machineIDFile: String = "/etc/machine-id", logger: Logger) {
         self.identity = identity; self.files = files; self.tls = tls; self.store = store; self.relays = relays
         self.viewers = viewers; self.control = control; self.logger = logger
-        machineID = Self.machineIDHash()
+        machineID = Self.machineIDHash(file: machineIDFile)
+        inflate = viewers.fault == .inflated
         state.withLockedValue { $0.intervalMs = identity.heartbeatIntervalMs }
     }
 
@@ -129,9 +134,10 @@ final class CoordinatorSession: Sendable {
     private func heartbeat() throws -> Heartbeat {
         let now = NodeStore.nowMs()
         let served = relays.bytesServed()
+        let extra: UInt64 = inflate ? heartbeatsSent.withLockedValue { count -> UInt64 in count += 1; return count } : 0
         let streams = relays.all.filter { $0.isReceiving(nowMs: now) }.map { relayed in
-            StreamCounters(stream: relayed.name, viewers: UInt32(relays.viewers(relayed, nowMs: now)),
-                           bytesServed: UInt64(max(0, served[relayed.name] ?? 0)), lastChunkSeq: relayed.lastChunkSeq)
+            StreamCounters(stream: relayed.name, viewers: UInt32(relays.viewers(relayed, nowMs: now)) + (inflate ? 25 : 0),
+                           bytesServed: UInt64(max(0, served[relayed.name] ?? 0)) + extra * 50_000_000, lastChunkSeq: relayed.lastChunkSeq)
         }
         try? store.saveBytesServed(served)
         let paused = control.pausedUntil()
@@ -158,8 +164,8 @@ final class CoordinatorSession: Sendable {
 
     /// SHA-256 of /etc/machine-id with a fixed prefix (the host dedupes identities per machine
     /// without learning the id itself); empty when the file is not there.
-    static func machineIDHash() -> [UInt8] {
-        guard let text = try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8) else { return [] }
+    static func machineIDHash(file: String = "/etc/machine-id") -> [UInt8] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [] }
         let id = text.trimmingWhitespace()
         return id.isEmpty ? [] : SHA256Digest.hash(Array("streamr machine-id ".utf8) + Array(id.utf8))
     }

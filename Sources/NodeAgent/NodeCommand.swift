@@ -40,9 +40,11 @@ public struct NodeCommand: AsyncParsableCommand {
         public func run() async throws {
             var daemon = try Daemon(name: "streamr-node", role: .node, options: options,
                                     settings: Set(["control_socket", "listen_http", "listen_rtmp", "public_url", "upload_cap",
-                                                   "keep_chunks"]).union(ViewerSettings.keys).union(ListenerSettings.keys),
+                                                   "keep_chunks", "machine_id_file", "test_fault"]).union(ViewerSettings.keys)
+                                                   .union(ListenerSettings.keys),
                                     defaultStateDirectory: "/var/lib/streamr-node")
             let config = daemon.config
+            let fault = try TestFault.from(config, environment: ProcessInfo.processInfo.environment)
             let control = try await daemon.bind(
                 try daemon.listenAddress("control", key: "control_socket", default: "/run/streamr-node/control.sock"),
                 pipeline: RPCPipeline())
@@ -59,6 +61,10 @@ public struct NodeCommand: AsyncParsableCommand {
             let identity = joined.identity
             var logger = daemon.logger
             logger[metadataKey: "node"] = "\(identity.nodeID)"
+            if let fault {
+                logger.warning("TEST FAULT \(fault.rawValue): this node cheats on purpose (\(TestFault.environmentKey)=1)", metadata: [
+                    "event": "test_fault_active", "reason": "\(fault.rawValue)"])
+            }
             let store: NodeStore
             do { store = try NodeStore(path: daemon.stateDirectory + "/node.db") } catch {
                 logger.critical("\(error)", metadata: ["event": "database_failed"])
@@ -79,13 +85,15 @@ public struct NodeCommand: AsyncParsableCommand {
             let viewers = ViewerService(relays: relays, port: http.localAddress?.port ?? 8935,
                                         publicURL: config.string("public_url", default: ""),
                                         uploadCapBps: try Self.uploadCap(config), viewerLimits: viewerLimits,
-                                        paused: { nodeControl.pausedUntil() != nil }, logger: logger)
+                                        paused: { nodeControl.pausedUntil() != nil }, fault: fault, logger: logger)
             var rtmpLimits = RTMPLimits()
             rtmpLimits.viewers = viewerLimits
-            let rtmp = try await RTMPServer.bind(rtmpAddress, delegate: NodeRTMP(relays: relays, paused: { nodeControl.pausedUntil() != nil }),
+            let rtmp = try await RTMPServer.bind(rtmpAddress, delegate: NodeRTMP(relays: relays, paused: { nodeControl.pausedUntil() != nil },
+                                                                                 servesNothing: fault == .fakeUptime),
                                                  limits: rtmpLimits, hmac: { HMACSHA256.mac(key: $0, data: $1) }, logger: logger)
             let session = CoordinatorSession(identity: identity, files: files, tls: tls, store: store, relays: relays, viewers: viewers,
-                                             control: nodeControl, logger: logger)
+                                             control: nodeControl, machineIDFile: config.string("machine_id_file", default: "/etc/machine-id"),
+                                             logger: logger)
             nodeControl.coordinator.withLockedValue { $0 = { try await session.request($0) } }
             let base = BaseHandler(daemon: daemon, listening: [control, http, rtmp]) {
                 Self.status(identity: identity, session: session, relays: relays, viewers: viewers, store: store, control: nodeControl)
@@ -146,11 +154,12 @@ public struct NodeCommand: AsyncParsableCommand {
 struct NodeRTMP: RTMPServerDelegate {
     let relays: Relays
     let paused: @Sendable () -> Bool
+    var servesNothing = false
     func publish(app: String, key: String, publisher: RTMPPublisher) async -> Result<any RTMPPublishSink, RTMPRefusal> {
         .failure(RTMPRefusal("this is a relay node: publish to the host's ingest"))
     }
     func play(app: String, name: String) -> LiveStream? {
-        guard app == "live", !paused(), let relayed = relays.stream(named: name), !relayed.live.isEnded else { return nil }
+        guard app == "live", !paused(), !servesNothing, let relayed = relays.stream(named: name), !relayed.live.isEnded else { return nil }
         return relayed.live
     }
 }

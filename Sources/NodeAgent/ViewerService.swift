@@ -18,12 +18,14 @@ final class ViewerService: Sendable {
     let uploadCapBps: UInt64
     let viewerLimits: ViewerLimits
     let paused: @Sendable () -> Bool
+    /// A cheating node, for tests only (see TestFault).
+    let fault: TestFault?
     let logger: Logger
 
     init(relays: Relays, port: Int, publicURL: String, uploadCapBps: UInt64, viewerLimits: ViewerLimits,
-         paused: @escaping @Sendable () -> Bool, logger: Logger) {
+         paused: @escaping @Sendable () -> Bool, fault: TestFault? = nil, logger: Logger) {
         self.relays = relays; self.port = port; self.publicURL = publicURL; self.uploadCapBps = uploadCapBps
-        self.viewerLimits = viewerLimits; self.paused = paused; self.logger = logger
+        self.viewerLimits = viewerLimits; self.paused = paused; self.fault = fault; self.logger = logger
     }
 
     /// Bits per second sent to viewers over the last few seconds, all streams.
@@ -47,13 +49,17 @@ final class ViewerService: Sendable {
         }
         let parts = request.pathComponents
         if parts == ["healthz"] { return .text(.ok, "ok\n") }
+        if fault == .fakeUptime, parts.first == "live" || parts.first == "chunks" {
+            return .text(.notFound, "nothing here\n")
+        }
         if parts.count == 2, parts[0] == "live", parts[1].hasSuffix(".flv") {
             return flv(stream: String(parts[1].dropLast(4)), request: request)
         }
         if parts.count == 3, parts[0] == "chunks" {
             guard let relayed = relays.stream(named: parts[1]) else { return notRelayed(parts[1]) }
             if let busy = busy() { return busy }
-            return ChunkHTTP.response(stream: relayed.live, name: parts[2], request: request)
+            let response = ChunkHTTP.response(stream: relayed.live, name: parts[2], request: request)
+            return fault == .altered ? TestFault.alter(response) : response
         }
         if parts.count == 3, parts[0] == "live" {
             return hls(stream: parts[1], file: parts[2], request: request)
@@ -79,6 +85,7 @@ final class ViewerService: Sendable {
     private func flv(stream name: String, request: HTTPRequest) -> HTTPResponse {
         guard let relayed = relays.stream(named: name), !relayed.live.isEnded else { return notRelayed(name) }
         if let busy = busy() { return busy }
+        if fault == .stale { return TestFault.staleFLV(relayed.live) }
         let logger = self.logger, live = relayed.live
         return HTTPFLV.response(for: live, limits: viewerLimits, request: request, logger: logger,
                                 onStart: { logger.info("viewer joined \(name)", metadata: ["event": "viewers", "stream": "\(name)", "viewers": "\(live.playerCount + 1)"]) },
@@ -89,6 +96,12 @@ final class ViewerService: Sendable {
     /// with `<chain>-<seq>.m4s` fragments and `<chain>-init-<seq>.mp4` init segments): HLSHTTP.
     private func hls(stream name: String, file: String, request: HTTPRequest) -> HTTPResponse {
         guard let relayed = relays.stream(named: name), let feed = relays.hls(named: name) else { return notRelayed(name) }
+        // The stale test fault: playlists stuck at the oldest segments kept.
+        if fault == .stale, let rendition = HLSFeed.Rendition.allCases.first(where: { $0.playlistName == file }),
+           let playlist = feed.stalePlaylist(rendition) {
+            return .text(.ok, playlist, contentType: HLSHTTP.playlistType,
+                         headers: HTTPHeaders(HLSHTTP.cors + [("Cache-Control", "no-cache, no-store")]))
+        }
         return HLSHTTP.response(feed: feed, file: file, request: request, meter: relayed.live.meter, admit: busy)
     }
 }

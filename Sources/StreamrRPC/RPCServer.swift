@@ -130,8 +130,9 @@ public final class RPCServer: ListeningServer {
                     }
                     counted = true
                     let limit = pipeline.unauthenticatedLifetime
+                    let log = logger
                     lifetime = channel.eventLoop.scheduleTask(in: limit) {
-                        logger.notice("closed: no certificate and still connected after \(limit.nanoseconds / 1_000_000_000) s",
+                        log.notice("closed: no certificate and still connected after \(limit.nanoseconds / 1_000_000_000) s",
                                       metadata: ["event": "connection_timeout"])
                         channel.close(promise: nil)
                     }

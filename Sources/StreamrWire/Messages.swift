@@ -240,14 +240,30 @@ public struct SpotCheckReport: Sendable, Equatable {
     public var chunkSeq: UInt64
     public var passed: Bool
     public var reason: String
+    /// Time to the first body byte.
     public var latencyMs: UInt32
     public var throughputBps: UInt64
     public var checkedUnixMs: UInt64
+    /// Strictly increasing per validator: the coordinator stores each id once and refuses an
+    /// old id it does not hold (a replay).
+    public var reportID: UInt64
+    /// "range", "chunk", "live_flv", "hls".
+    public var kind: String
+    public var chainID: UInt64
+    /// Body bytes the node sent the probe.
+    public var bytes: UInt64
+    /// "passed", "failed", "altered", "stale".
+    public var verdict: String
+    /// Reached the node through the coordinator's `/watch` redirect.
+    public var viaWatch: Bool
     public init(nodeID: String, stream: String, chunkSeq: UInt64, passed: Bool, reason: String = "",
-                latencyMs: UInt32 = 0, throughputBps: UInt64 = 0, checkedUnixMs: UInt64 = 0) {
+                latencyMs: UInt32 = 0, throughputBps: UInt64 = 0, checkedUnixMs: UInt64 = 0,
+                reportID: UInt64 = 0, kind: String = "", chainID: UInt64 = 0, bytes: UInt64 = 0, verdict: String = "",
+                viaWatch: Bool = false) {
         self.nodeID = nodeID; self.stream = stream; self.chunkSeq = chunkSeq; self.passed = passed
         self.reason = reason; self.latencyMs = latencyMs; self.throughputBps = throughputBps
-        self.checkedUnixMs = checkedUnixMs
+        self.checkedUnixMs = checkedUnixMs; self.reportID = reportID; self.kind = kind; self.chainID = chainID
+        self.bytes = bytes; self.verdict = verdict; self.viaWatch = viaWatch
     }
 }
 

@@ -189,6 +189,12 @@ extension ProtoCodec {
             c.pointee.latency_ms = v.latencyMs
             c.pointee.throughput_bps = v.throughputBps
             c.pointee.checked_unix_ms = v.checkedUnixMs
+            c.pointee.report_id = v.reportID
+            c.pointee.kind = a.string(v.kind)
+            c.pointee.chain_id = v.chainID
+            c.pointee.bytes = v.bytes
+            c.pointee.verdict = a.string(v.verdict)
+            c.pointee.via_watch = v.viaWatch ? 1 : 0
             m.pointee.spot_check_report = c
         case .statusRequest:
             m.pointee.body_case = STREAMR__ENVELOPE__BODY_STATUS_REQUEST

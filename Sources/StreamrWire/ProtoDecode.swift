@@ -70,7 +70,9 @@ extension ProtoCodec {
             body = .spotCheckReport(SpotCheckReport(nodeID: String(protobufC: c.node_id), stream: String(protobufC: c.stream),
                                                     chunkSeq: c.chunk_seq, passed: c.passed != 0,
                                                     reason: String(protobufC: c.reason), latencyMs: c.latency_ms,
-                                                    throughputBps: c.throughput_bps, checkedUnixMs: c.checked_unix_ms))
+                                                    throughputBps: c.throughput_bps, checkedUnixMs: c.checked_unix_ms,
+                                                    reportID: c.report_id, kind: String(protobufC: c.kind), chainID: c.chain_id,
+                                                    bytes: c.bytes, verdict: String(protobufC: c.verdict), viaWatch: c.via_watch != 0))
         case STREAMR__ENVELOPE__BODY_STATUS_REQUEST:
             body = .statusRequest
         case STREAMR__ENVELOPE__BODY_STATUS:

@@ -3,6 +3,17 @@ public struct HLSPlaylistSummary: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
         public var seq: UInt64
         public var uri: String
+
+        /// The chunk a segment named `<chain hex>-<seq>.ts` was made from (nodes name each
+        /// segment after its chunk, so the playlist's freshness is measured in the ingest's
+        /// sequence numbers, not the node's own media sequence); nil for other names.
+        public var chunk: (chainID: UInt64, seq: UInt64)? {
+            guard uri.hasSuffix(".ts") || uri.hasSuffix(".m4s") else { return nil }
+            let stem = uri.prefix { $0 != "." }
+            guard let dash = stem.firstIndex(of: "-"), let chain = UInt64(stem[..<dash], radix: 16),
+                  let seq = UInt64(stem[stem.index(after: dash)...]) else { return nil }
+            return (chain, seq)
+        }
     }
 
     public var mediaSequence: UInt64
@@ -58,8 +69,16 @@ enum HLSCheck {
     static func evaluate(_ plan: PlannedProbe, playlist: HTTPObservation, segment: HTTPObservation?,
                          liveEdgeSeq edge: UInt64) -> (Verdict, Reason) {
         if let failure = OutcomeEvaluator.statusFailure(playlist, accepting: [200, 206]) { return failure }
-        guard let summary = HLSPlaylistSummary.parse(playlist.body), let newest = summary.segments.last?.seq else {
+        guard let summary = HLSPlaylistSummary.parse(playlist.body), let last = summary.segments.last else {
             return (.failed, playlist.error.map(Reason.transport) ?? .badPlaylist)
+        }
+        // Segments named after their chunks are compared in chunk numbers, within the chain
+        // the validator follows; another chain's newest segment cannot be placed (a chain
+        // change in flight), so it fails the check without counting as stale.
+        var newest = last.seq
+        if let chunk = last.chunk, let chain = plan.chainID {
+            guard chunk.chainID == chain else { return (.failed, .playlistOtherChain) }
+            newest = chunk.seq
         }
         if newest > edge + 1 { return (.failed, .playlistAhead) }  // lists chunks nobody has sealed
         if edge > newest && edge - newest > UInt64(plan.limits.maxLagChunks) { return (.stale, .playlistBehind) }

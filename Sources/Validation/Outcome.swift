@@ -78,6 +78,8 @@ public struct Reason: RawRepresentable, Sendable, Hashable, CustomStringConverti
     public static let badPlaylist = Reason(rawValue: "bad_playlist")
     public static let badSegment = Reason(rawValue: "bad_segment")
     public static let playlistAhead = Reason(rawValue: "playlist_ahead")
+    /// The playlist's newest segment is from another chain than the ingest's current one.
+    public static let playlistOtherChain = Reason(rawValue: "playlist_other_chain")
     /// The I/O layer handed a whole chunk over without its SHA-256 (a bug there, not the node's).
     public static let unhashed = Reason(rawValue: "unhashed")
     // altered

@@ -12,6 +12,10 @@ public struct StreamReference: Sendable, Hashable {
     }
 
     public var stream: String
+    /// The chain the sealed chunks belong to. When known, chunks are fetched by their full
+    /// name, `/chunks/<stream>/<chain hex>-<seq>`, so a node still on another chain answers
+    /// 404 rather than other bytes under the same number.
+    public var chainID: UInt64?
     /// Ascending seq; at least the last 30, as nodes keep.
     public var sealed: [Sealed]
     /// The validator keeps the chunks' bytes (range and live probes compare bytes; whole-chunk
@@ -20,8 +24,8 @@ public struct StreamReference: Sendable, Hashable {
     /// The publisher is on: live FLV and HLS probes make sense.
     public var isLive: Bool
 
-    public init(stream: String, sealed: [Sealed], holdsBytes: Bool = true, isLive: Bool = true) {
-        self.stream = stream; self.sealed = sealed; self.holdsBytes = holdsBytes; self.isLive = isLive
+    public init(stream: String, chainID: UInt64? = nil, sealed: [Sealed], holdsBytes: Bool = true, isLive: Bool = true) {
+        self.stream = stream; self.chainID = chainID; self.sealed = sealed; self.holdsBytes = holdsBytes; self.isLive = isLive
     }
 
     public var newestSeq: UInt64? { sealed.last?.seq }
@@ -86,6 +90,8 @@ public struct PlannedProbe: Sendable, Hashable {
 
     public var node: NodeID
     public var stream: String
+    /// The chain of the stream's reference when planned (nil: unknown).
+    public var chainID: UInt64?
     public var kind: ProbeKind
     public var route: Route
     /// Host (session address) and port of the node.

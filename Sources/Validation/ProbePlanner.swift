@@ -67,7 +67,7 @@ public struct ProbePlanner: Sendable {
         let name = stream.stream
 
         var probe = PlannedProbe(
-            node: node.id, stream: name, kind: kind, route: .direct, host: node.host, port: node.viewerPort,
+            node: node.id, stream: name, chainID: stream.chainID, kind: kind, route: .direct, host: node.host, port: node.viewerPort,
             path: "", client: client, fetch: .flvStream, chunkSeq: nil, range: nil, chunkSize: nil, watchMs: nil,
             liveEdgeSeq: stream.newestSeq, pageOrigin: c.pageOrigin,
             limits: ProbeLimits(connectMs: c.connectTimeoutMs, firstByteMs: c.firstByteTimeoutMs, totalMs: 10_000,
@@ -79,7 +79,7 @@ public struct ProbePlanner: Sendable {
             let chunk = chunks[Int.random(in: 0..<chunks.count, using: &rng)]
             probe.chunkSeq = chunk.seq
             probe.chunkSize = chunk.size
-            probe.path = "/chunks/\(name)/\(chunk.seq)"
+            probe.path = stream.chainID.map { "/chunks/\(name)/\(String($0, radix: 16))-\(chunk.seq)" } ?? "/chunks/\(name)/\(chunk.seq)"
             if kind == .range {
                 let length = min(chunk.size, Int.random(in: c.rangeLength, using: &rng))
                 let offset = Int.random(in: 0...(chunk.size - length), using: &rng)

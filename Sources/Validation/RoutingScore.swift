@@ -75,6 +75,12 @@ public struct RoutingScores: Sendable {
         scores[o.node, default: RoutingScore()].record(o, configuration: configuration)
     }
 
+    /// Forgets a node's results (a person cleared a flag as a false alarm): it starts again
+    /// from the prior.
+    public mutating func forget(_ node: NodeID) {
+        scores[node] = nil
+    }
+
     /// A node never checked has the prior.
     public func ppm(_ node: NodeID, nowMs: Int64) -> UInt32 {
         (scores[node] ?? RoutingScore()).ppm(nowMs: nowMs, configuration: configuration)

@@ -29,10 +29,13 @@ final class EarningsServiceTests: TempDatabaseTestCase {
         try store.db.run("INSERT INTO uptime_intervals (node_id, stream, start_ms, end_ms, closed) VALUES (?, 'main', ?, ?, 1)", node, from, to)
     }
 
+    let reports = NIOLockedValueBox<UInt64>(0)
+
+    /// Through the validator's own store API, as its reports arrive.
     func check(_ node: String, at: Int64, passed: Bool, reason: String = "") throws {
-        try store.db.run("""
-            INSERT INTO checks (report_id, node_id, stream, passed, reason, checked_ms, received_ms) VALUES (?, ?, 'main', ?, ?, ?, ?)
-            """, "r-\(node)-\(at)", node, passed, reason, at, at)
+        let id = reports.withLockedValue { $0 += 1; return $0 }
+        _ = try store.recordCheck(CheckRecord(reportID: id, nodeID: node, stream: "main", kind: "chunk", passed: passed,
+                                              verdict: passed ? "passed" : "failed", reason: reason, checkedMs: at, receivedMs: at))
     }
 
     func service(holdMs: Int64 = 24 * 3_600_000) -> EarningsService {
@@ -74,14 +77,15 @@ final class EarningsServiceTests: TempDatabaseTestCase {
             try enroll(n, handle: h)
             try uptime(n, t0, t0 + hour)
         }
-        try store.db.run("INSERT INTO validator_coverage (start_ms, end_ms) VALUES (?, ?)", t0, t0 + hour)
+        try store.extendCoverage(id: try store.startCoverage(atMs: t0), toMs: t0 + hour)
         for i in 1...12 {
             let at = t0 + Int64(i) * 300_000 - 1
             try check("node-0000000000b1", at: at, passed: true)
             try check("node-0000000000b2", at: at, passed: i != 6, reason: i == 6 ? "timeout" : "")
             try check("node-0000000000b3", at: at, passed: true)
         }
-        try store.db.run("INSERT INTO fraud_flags (node_id, stream, at_ms, reason) VALUES ('node-0000000000b3', 'main', ?, 'altered')", t0 + 1000)
+        _ = try store.raiseFlag(node: "node-0000000000b3", stream: "main", atMs: t0 + 1000, reason: "altered", evidence: "test",
+                                unlessSince: 0)
         clock.withLockedValue { $0 = t0 + hour + 61_000 }
         service().tick()
         let amounts = Dictionary(uniqueKeysWithValues: try store.periodResults().map { ($0.node, $0.amountMinor) })

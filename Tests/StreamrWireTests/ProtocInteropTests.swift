@@ -67,4 +67,24 @@ final class ProtocInteropTests: XCTestCase {
         let error = try protoc("encode", input: Data("reply_to: 8 error { code: ERROR_REPLAYED message: \"seq 3 < 5\" }".utf8))
         XCTAssertEqual(try ProtoCodec.decode([UInt8](error)), Envelope(replyTo: 8, .error(ErrorMessage(.replayed, "seq 3 < 5"))))
     }
+
+    /// The validator's reports, field by field as proto/streamr.proto names them.
+    func testSpotCheckReportFieldsByName() throws {
+        let text = """
+        id: 12
+        spot_check_report { node_id: "node-0123456789ab" stream: "main" chunk_seq: 5 passed: false reason: "bytes_differ"
+          latency_ms: 7 throughput_bps: 800 checked_unix_ms: 1764000000000 report_id: 1764000000000001 kind: "range"
+          chain_id: 3735928559 bytes: 40960 verdict: "altered" via_watch: true }
+        """
+        let binary = try protoc("encode", input: Data(text.utf8))
+        let expected = Envelope(id: 12, .spotCheckReport(SpotCheckReport(
+            nodeID: "node-0123456789ab", stream: "main", chunkSeq: 5, passed: false, reason: "bytes_differ", latencyMs: 7,
+            throughputBps: 800, checkedUnixMs: 1_764_000_000_000, reportID: 1_764_000_000_000_001, kind: "range",
+            chainID: 0xdead_beef, bytes: 40960, verdict: "altered", viaWatch: true)))
+        XCTAssertEqual(try ProtoCodec.decode([UInt8](binary)), expected)
+        let decoded = String(decoding: try protoc("decode", input: Data(ProtoCodec.encode(expected))), as: UTF8.self)
+        XCTAssertTrue(decoded.contains("report_id: 1764000000000001"), decoded)
+        XCTAssertTrue(decoded.contains("verdict: \"altered\""), decoded)
+        XCTAssertTrue(decoded.contains("via_watch: true"), decoded)
+    }
 }

@@ -57,4 +57,36 @@ final class HLSCheckTests: XCTestCase {
         // 75 kB in 1 s = 0.6 Mbit/s, under the floor.
         XCTAssertEqual(evaluate(playlist: playlist(from: 45), segment: segmentObservation(totalMs: 1010)), "failed/slow")
     }
+
+    /// Nodes number their playlists themselves (the media sequence only grows, across chains)
+    /// and name each segment `<chain hex>-<seq>.ts` after its chunk: freshness is read from the names.
+    func namedPlaylist(chain: UInt64, from first: UInt64, count: Int = 6, mediaSequence: UInt64 = 3) -> [UInt8] {
+        var text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)\n"
+        for seq in first..<first + UInt64(count) { text += "#EXTINF:2.033,\n\(String(chain, radix: 16))-\(seq).ts\n" }
+        return Array(text.utf8)
+    }
+
+    func evaluateNamed(_ body: [UInt8], chain: UInt64 = 0xabc, edge: UInt64 = 50) -> String {
+        var p = plan(kind: .hls)
+        p.chainID = chain
+        let o = OutcomeEvaluator.evaluate(p, HTTPObservation(status: 200, body: body, ttfbMs: 12, totalMs: 15),
+                                          segment: segmentObservation(), reference: .hls(liveEdgeSeq: edge), atMs: 0)
+        return "\(o.verdict.rawValue)/\(o.reason.rawValue)"
+    }
+
+    func testSegmentsNamedAfterChunksAreJudgedByTheirChunks() {
+        let fresh = HLSPlaylistSummary.parse(namedPlaylist(chain: 0xabc, from: 45))!
+        XCTAssertEqual(fresh.segments.last?.chunk?.seq, 50)
+        XCTAssertEqual(fresh.segments.last?.chunk?.chainID, 0xabc)
+        XCTAssertNil(HLSPlaylistSummary.Entry(seq: 1, uri: "segment7.ts").chunk)
+        // Media sequence 3..8 would look 42 chunks behind; the names say it is current.
+        XCTAssertEqual(evaluateNamed(namedPlaylist(chain: 0xabc, from: 45)), "passed/ok")
+        XCTAssertEqual(evaluateNamed(namedPlaylist(chain: 0xabc, from: 30, mediaSequence: 400)), "stale/playlist_behind",
+                       "a large media sequence does not hide old chunks")
+        XCTAssertEqual(evaluateNamed(namedPlaylist(chain: 0xabc, from: 50)), "failed/playlist_ahead")
+        XCTAssertEqual(evaluateNamed(namedPlaylist(chain: 0xdef, from: 45)), "failed/playlist_other_chain",
+                       "another chain's segments cannot be placed: a failure, never stale")
+        XCTAssertEqual(evaluate(playlist: namedPlaylist(chain: 0xabc, from: 45, mediaSequence: 45), segment: segmentObservation()),
+                       "passed/ok", "without a chain in the plan the media sequence is used")
+    }
 }

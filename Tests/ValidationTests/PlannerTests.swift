@@ -141,4 +141,14 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(testNode().authority, "203.0.113.5:8935")
         XCTAssertEqual(NodeTarget(id: "x", host: "2001:db8::1", viewerPort: 8935, relayed: []).authority, "[2001:db8::1]:8935")
     }
+
+    func testChunksAreFetchedByChainAndSeqWhenTheChainIsKnown() {
+        var stream = testStream()
+        stream.chainID = 0x1f2e
+        let p = plan(kind: .range, stream: stream)
+        XCTAssertEqual(p.chainID, 0x1f2e)
+        XCTAssertEqual(p.path, "/chunks/main/1f2e-\(p.chunkSeq!)")
+        XCTAssertEqual(plan(kind: .chunk, stream: stream).path.hasPrefix("/chunks/main/1f2e-"), true)
+        XCTAssertNil(plan(kind: .range).chainID)
+    }
 }

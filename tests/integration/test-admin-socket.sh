@@ -103,7 +103,8 @@ check "node: control socket listening" wait_until 5 unix_listening "$WORK/node/c
 chmod 0755 "$WORK/node"
 admin_checks node "$WORK/node/control.sock"
 
-start_bg validator env STREAMR_LOG=stderr "$BIN/streamr-validator" --set "work_socket=$WORK/val/validator.sock"
+start_bg validator env STREAMR_LOG=stderr "$BIN/streamr-validator" --set "work_socket=$WORK/val/validator.sock" \
+    --set "state_directory=$WORK/val-state" --set "coordinator_socket=$WORK/val-state/no-coordinator.sock"
 VAL=$PID
 check "validator: work socket listening" wait_until 5 unix_listening "$WORK/val/validator.sock"
 chmod 0755 "$WORK/val"

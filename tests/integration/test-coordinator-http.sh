@@ -136,6 +136,7 @@ import json, sys
 rows = json.loads(sys.argv[1]); ids = {r["node_id"] for r in rows}
 assert ids == {sys.argv[2], sys.argv[3]}, rows
 assert all(type(r["rank"]) is int and type(r["uptime_seconds"]) is int and type(r["bytes_served"]) is int for r in rows), rows
+assert all(r["quality"] == 1 and r["checks"] == 0 and r["flagged"] is False for r in rows), rows
 ' "$OUT" "$NODE_A" "$NODE_B"
 ctl board-stream leaderboard --stream main --period 1h
 check "leaderboard table for one stream" contains "$OUT" "UPTIME_PERCENT"

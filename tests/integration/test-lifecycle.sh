@@ -156,7 +156,8 @@ lifecycle ingest streamr-ingest "tcp:127.0.0.1:$IP" -- \
 
 ############ validator ############
 lifecycle validator streamr-validator "unix:$WORK/run-val/validator.sock" -- \
-    --set "work_socket=$WORK/run-val/validator.sock" --set "pki_directory=$PKI" --set "state_directory=$WORK/state"
+    --set "work_socket=$WORK/run-val/validator.sock" --set "pki_directory=$PKI" --set "state_directory=$WORK/state" \
+    --set "coordinator_socket=$WORK/state/no-coordinator.sock"
 
 ############ node agent (its socket directory does not exist yet: the daemon creates it) ############
 NODE_DIR="$WORK/run-node/nested"
@@ -180,7 +181,8 @@ check "node (WATCHDOG_PID=1) exit 0 (got $STOP_RC)" test "$STOP_RC" = 0
 start_bg wd-none-listener python3 "$WORK/notify.py" "$WORK/wd-none.sock" "$WORK/wd-none.txt"
 wait_until 5 grep -qs LISTENER-UP "$WORK/wd-none.txt" || fail "fake NOTIFY_SOCKET did not start"
 start_bg wd-none env STREAMR_LOG=stderr NOTIFY_SOCKET="$WORK/wd-none.sock" \
-    "$BIN/streamr-validator" --set "work_socket=$WORK/wd-none/validator.sock"
+    "$BIN/streamr-validator" --set "work_socket=$WORK/wd-none/validator.sock" --set "state_directory=$WORK/wd-none-state" \
+    --set "coordinator_socket=$WORK/wd-none-state/no-coordinator.sock"
 WD=$PID
 check "no WATCHDOG_USEC: READY=1 arrives" wait_until 5 grep -qs ' READY=1$' "$WORK/wd-none.txt"
 sleep 1.5

@@ -97,7 +97,7 @@ scenario ingest-idle-tls-session streamr-ingest "tcp:127.0.0.1:$I2" "tls $PKI/ca
     --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_subscribe=127.0.0.1:$I2"
 
 scenario validator-idle-work streamr-validator "unix:$WORK/v/validator.sock" plain TERM -- \
-    --set "work_socket=$WORK/v/validator.sock"
+    --set "work_socket=$WORK/v/validator.sock" --set "state_directory=$WORK/v-state" --set "coordinator_socket=$WORK/v-state/none.sock"
 scenario node-idle-control streamr-node "unix:$WORK/n/control.sock" plain TERM -- \
     --set "control_socket=$WORK/n/control.sock"
 scenario node-sigint streamr-node "unix:$WORK/n2/control.sock" none INT -- \

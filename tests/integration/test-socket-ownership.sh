@@ -30,7 +30,7 @@ for d in streamr-node streamr-validator; do
     echo "precious data" >"$f"
     key=control_socket
     [[ $d == streamr-validator ]] && key=work_socket
-    run_cmd "regular-$d" env STREAMR_LOG=stderr "$BIN/$d" --set "$key=$f"
+    run_cmd "regular-$d" env STREAMR_LOG=stderr "$BIN/$d" --set "$key=$f" --set "state_directory=$WORK/regular-$d/state"
     expect "$d: refuses to start when a regular file sits at its socket path (exit $RC)" test "$RC" -ne 0 -a "$RC" -ne 124
     expect "$d: ... names the path in the error" contains "$ERR" "$f"
     expect "$d: ... and leaves the file untouched" test "$(cat "$f" 2>/dev/null)" = "precious data"
@@ -80,8 +80,8 @@ second_instance node streamr-node "$WORK/dup-node/control.sock" \
     --set "control_socket=$WORK/dup-node/control.sock" -- \
     --set "control_socket=$WORK/dup-node/control.sock"
 second_instance validator streamr-validator "$WORK/dup-val/validator.sock" \
-    --set "work_socket=$WORK/dup-val/validator.sock" -- \
-    --set "work_socket=$WORK/dup-val/validator.sock"
+    --set "work_socket=$WORK/dup-val/validator.sock" --set "state_directory=$WORK/dup-val/state1" -- \
+    --set "work_socket=$WORK/dup-val/validator.sock" --set "state_directory=$WORK/dup-val/state2"
 pick_port DC1; pick_port DC2
 second_instance coordinator streamr-coordinator "$WORK/dup-coord/control.sock" \
     --set "pki_directory=$PKI" --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$DC1" --set "control_socket=$WORK/dup-coord/control.sock" -- \

@@ -472,23 +472,60 @@ struct  Streamr__ChunkSealed
 
 
 /*
- * Validator -> coordinator.
+ * Validator -> coordinator, a request on the control socket: one spot check's result. The
+ * coordinator answers (an AdminResponse: report_id, outcome "stored" or "duplicate") only once
+ * the result is committed; the validator keeps it until then, across its restarts.
  */
 struct  Streamr__SpotCheckReport
 {
   ProtobufCMessage base;
   char *node_id;
   char *stream;
+  /*
+   * the chunk fetched (range, chunk probes); 0: none
+   */
   uint64_t chunk_seq;
   protobuf_c_boolean passed;
+  /*
+   * stable: "ok", "http_404", "bytes_differ", ... (STREAMR_REASON)
+   */
   char *reason;
+  /*
+   * time to the first body byte
+   */
   uint32_t latency_ms;
   uint64_t throughput_bps;
   uint64_t checked_unix_ms;
+  /*
+   * Strictly increasing per validator. The same id again is answered "duplicate" and stored
+   * once (a retry after a lost answer); an id at or below the last one accepted that the
+   * coordinator does not hold is refused (ERROR_REPLAYED).
+   */
+  uint64_t report_id;
+  /*
+   * "range", "chunk", "live_flv", "hls"
+   */
+  char *kind;
+  /*
+   * the chain chunk_seq belongs to
+   */
+  uint64_t chain_id;
+  /*
+   * body bytes the node sent the probe
+   */
+  uint64_t bytes;
+  /*
+   * "passed", "failed", "altered" (bytes not the ingest's), "stale"
+   */
+  char *verdict;
+  /*
+   * reached the node through the coordinator's /watch redirect
+   */
+  protobuf_c_boolean via_watch;
 };
 #define STREAMR__SPOT_CHECK_REPORT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&streamr__spot_check_report__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Streamr__StatusRequest
