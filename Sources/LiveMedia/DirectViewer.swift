@@ -33,7 +33,7 @@ public final class DirectViewer: LiveViewer {
     private let limits: ViewerLimits
     private let clockMs: @Sendable () -> Int64
     private let isWritable: @Sendable () -> Bool
-    private let send: @Sendable (ByteBuffer) -> Void
+    private let send: @Sendable ([ByteBuffer]) -> Void
     private let drop: @Sendable (_ reason: String) -> Void
     private let onEnded: @Sendable () -> Void
     private let state = NIOLockedValueBox(State())
@@ -50,7 +50,7 @@ public final class DirectViewer: LiveViewer {
     /// viewer stayed behind); `onEnded` runs once the stream ended, after the last bytes.
     public init(kind: ViewerKind, meter: TrafficMeter?, limits: ViewerLimits = ViewerLimits(),
                 clockMs: @escaping @Sendable () -> Int64 = LiveClock.nowMs,
-                isWritable: @escaping @Sendable () -> Bool, send: @escaping @Sendable (ByteBuffer) -> Void,
+                isWritable: @escaping @Sendable () -> Bool, send: @escaping @Sendable ([ByteBuffer]) -> Void,
                 drop: @escaping @Sendable (String) -> Void, onEnded: @escaping @Sendable () -> Void) {
         precondition(kind != .subscriber, "subscribers are fed by the relay module")
         self.kind = kind; self.meterKind = kind == .rtmp ? .rtmp : .flv; self.meter = meter; self.limits = limits
@@ -103,14 +103,18 @@ public final class DirectViewer: LiveViewer {
 
     private enum Action { case none, shared, frames([LiveFrame]), drop }
 
+    /// A join or a resume: the frames' own buffers, shared with every other viewer (joining
+    /// them would copy up to a GOP per viewer).
     private func write(_ frames: [LiveFrame]) {
-        guard !frames.isEmpty else { return }
-        write(LiveBatch.joined(frames.map { kind == .rtmp ? $0.rtmpBytes() : $0.flv }))
+        let buffers = frames.map { kind == .rtmp ? $0.rtmpBytes() : $0.flv }.filter { $0.readableBytes > 0 }
+        guard !buffers.isEmpty else { return }
+        send(buffers)
+        meter?.add(buffers.reduce(0) { $0 + $1.readableBytes }, meterKind)
     }
 
     private func write(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0 else { return }
-        send(bytes)
+        send([bytes])
         meter?.add(bytes.readableBytes, meterKind)
     }
 }

@@ -26,7 +26,7 @@ public enum HTTPFLV {
             stream.meter.add(header.readableBytes, .flv)
             let done = Done()
             let viewer = DirectViewer(kind: .flv, meter: stream.meter, limits: limits, isWritable: { writer.isWritable },
-                                      send: { writer.writeNow([$0]) }, drop: { reason in
+                                      send: { writer.writeNow($0) }, drop: { reason in
                                           logger?.notice("HTTP-FLV viewer \(peer) of \(stream.name) dropped: \(reason)", metadata: [
                                               "event": "viewer_dropped", "stream": "\(stream.name)", "peer": "\(peer)"])
                                           writer.reset()

@@ -295,7 +295,12 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel
         let viewer = DirectViewer(kind: .rtmp, meter: stream.meter, limits: limits.viewers, isWritable: { channel.isWritable },
-                                  send: { bytes in channel.writeAndFlush(bytes, promise: nil) },
+                                  send: { buffers in
+                                      channel.eventLoop.execute {
+                                          for buffer in buffers { channel.write(buffer, promise: nil) }
+                                          channel.flush()
+                                      }
+                                  },
                                   drop: { reason in
             channel.eventLoop.execute {
                 guard let context = bound.value.context else { return }

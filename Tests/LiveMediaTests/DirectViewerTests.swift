@@ -17,7 +17,7 @@ final class DirectViewerTests: XCTestCase {
     func viewer(_ socket: Socket, meter: TrafficMeter? = nil) -> DirectViewer {
         DirectViewer(kind: .flv, meter: meter, limits: ViewerLimits(queueBytes: 1 << 20, lagTimeoutMs: 5000),
                      clockMs: { socket.nowMs }, isWritable: { socket.writable },
-                     send: { b in socket.state.withLockedValue { $0.sent.append(b) } },
+                     send: { b in socket.state.withLockedValue { $0.sent.append(LiveBatch.joined(b)) } },
                      drop: { why in socket.state.withLockedValue { $0.dropped = why } },
                      onEnded: { socket.state.withLockedValue { $0.ended = true } })
     }
