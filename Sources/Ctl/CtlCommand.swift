@@ -104,7 +104,7 @@ public enum NoDaemon {
         if path == ConnectionOptions.hostSocket && hostInstalled {
             return "the Streamr host is stopped (nothing listens on \(path)): `systemctl start streamr.target`"
         }
-        if explicit { return "no Streamr daemon listens on \(path)" }
+        if explicit { return "no Streamr daemon listens on \(path): it is not running, or it uses another socket" }
         return "no Streamr daemon is running here (no socket at \(path)); on a host: `systemctl start streamr.target`, "
             + "on a friend's machine: `systemctl start streamr-node`"
     }

@@ -41,6 +41,6 @@ final class NoDaemonMessageTests: XCTestCase {
         XCTAssertTrue(NoDaemon.message(path: ConnectionOptions.hostSocket, explicit: false, hostInstalled: true, nodeInstalled: false, nodeJoined: nil)
             .contains("systemctl start streamr.target"))
         XCTAssertEqual(NoDaemon.message(path: "/tmp/x.sock", explicit: true, hostInstalled: false, nodeInstalled: false, nodeJoined: nil),
-                       "no Streamr daemon listens on /tmp/x.sock")
+                       "no Streamr daemon listens on /tmp/x.sock: it is not running, or it uses another socket")
     }
 }

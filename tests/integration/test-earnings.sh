@@ -16,7 +16,8 @@ SOCK="$WORK/run/control.sock"
 DB="$WORK/state/coordinator.db"
 start_bg coordinator env STREAMR_LOG=stderr "$BIN/streamr-coordinator" --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" \
     --set "state_directory=$WORK/state" --set "listen_rpc=127.0.0.1:$CP" --set "control_socket=$SOCK" --set public_host=127.0.0.1 \
-    --set heartbeat_interval=1 --set earnings_hold=0s --set period_close_delay=1s
+    --set heartbeat_interval=1 --set earnings_hold=0s --set period_close_delay=1s \
+    --set sybil_policy=off  # both stand-in nodes come from 127.0.0.1; sybils are test-validator-fraud's
 COORD=$PID
 check "coordinator listening" wait_until 5 unix_listening "$SOCK"
 ctl() { local name=$1; shift; run_cmd "$name" "$BIN/streamrctl" "$@" --socket "$SOCK"; }
