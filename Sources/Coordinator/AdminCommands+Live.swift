@@ -21,6 +21,26 @@ extension AdminService {
         return AdminResponse(columns: ["stream"], rows: [[stream]])
     }
 
+    /// The ingest asks whether a node may subscribe to a stream (at the Subscribe and again
+    /// while it stays): still enrolled, enabled, with the very certificate it was issued, and
+    /// invited to that stream. A CA signature alone would let a disabled node or a replaced
+    /// certificate keep pulling the streamer's upload.
+    func authorizeSubscription(_ args: Arguments) throws -> AdminResponse {
+        let id = try args.required("node"), certificate = try args.required("certificate"), stream = try args.required("stream")
+        let node: NodeRecord
+        do { node = try store.node(id: id) } catch CoordinatorStoreError.unknownNode {
+            throw ErrorMessage(.permissionDenied, "node \(id) is not enrolled here")
+        }
+        guard node.enabled else { throw ErrorMessage(.permissionDenied, "node \(id) has been disabled by the host") }
+        guard node.certificateSHA256 == certificate else {
+            throw ErrorMessage(.permissionDenied, "this certificate was not issued to node \(id)")
+        }
+        guard node.stream == nil || node.stream == stream else {
+            throw ErrorMessage(.permissionDenied, "node \(id) relays `\(node.stream ?? "")`, not `\(stream)`")
+        }
+        return AdminResponse()
+    }
+
     /// The ingest's reports on its persistent connection: `publish sync streams=a=live,b=reconnecting`
     /// (all that is up there, at every (re)connect), `publish started|reconnecting|stopped
     /// stream=S [reason=R]`, and `publish alive` (keepalive).

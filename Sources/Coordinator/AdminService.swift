@@ -124,6 +124,7 @@ public struct AdminService: Sendable {
         case ["payout", "show"]: return try payoutShow(args)
         case ["ledger", "verify"]: return try ledgerVerify()
         case ["publish", "authorize"]: return try authorizePublish(args)
+        case ["subscribe", "authorize"]: return try authorizeSubscription(args)
         default:
             throw ErrorMessage(.unsupported, "unknown command `\(request.command.joined(separator: " "))` (is streamrctl newer than the coordinator?)")
         }

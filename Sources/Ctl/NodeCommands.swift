@@ -35,7 +35,13 @@ struct NodeCommand: AsyncParsableCommand {
     }
 
     struct Disable: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Disable a node: its certificate is refused from now on.")
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a node: its certificate is refused from now on.",
+            discussion: """
+            Its session with the coordinator ends, /watch sends it no viewers, and the ingest cuts \
+            off its subscription within `authorization_recheck` (30 s by default; see ingest.conf). \
+            Use it for a node whose key may be compromised: the key is useless from then on.
+            """)
         @Argument(help: "Node id.") var id: String
         @OptionGroup var connection: ConnectionOptions
 

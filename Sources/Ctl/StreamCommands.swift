@@ -52,7 +52,12 @@ struct StreamCommand: AsyncParsableCommand {
 
     struct RotateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "rotate-key", abstract: "Replace a stream's key (the old key stops working) and print the new one.")
+            commandName: "rotate-key", abstract: "Replace a stream's key (the old key stops working) and print the new one.",
+            discussion: """
+            Whoever publishes with the old key (a stolen key's user too) is cut off within the \
+            ingest's `authorization_recheck` (30 s by default). Put the new key in OBS and start \
+            streaming again.
+            """)
         @Argument(help: "Stream name.") var name: String
         @OptionGroup var connection: ConnectionOptions
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FLV
 import LiveMedia
+import Logging
 import Relay
 import StreamrConfig
 import StreamrDaemon
@@ -35,7 +36,7 @@ public struct IngestCommand: AsyncParsableCommand {
         var daemon = try Daemon(name: "streamr-ingest", role: .ingest, options: options,
                                 settings: Set(["listen_rtmp", "listen_subscribe", "listen_http", "coordinator_socket", "validator_socket",
                                            "chunk_duration", "publish_grace", "publisher_timeout", "keep_chunks",
-                                           "coordinator_keepalive"]).union(ViewerSettings.keys).union(ListenerSettings.keys))
+                                           "coordinator_keepalive", "authorization_recheck"]).union(ViewerSettings.keys).union(ListenerSettings.keys))
         let config = daemon.config
         let pki = HostPKI(directory: daemon.pkiDirectory)
         let identity = try pki.loadServerIdentity()
@@ -46,6 +47,8 @@ public struct IngestCommand: AsyncParsableCommand {
         var rtmpLimits = RTMPLimits()
         rtmpLimits.publisherIdleMs = try config.milliseconds("publisher_timeout", default: 5_000, range: 1_000...300_000)
         policy.takeoverAfterMs = min(1_000, rtmpLimits.publisherIdleMs)
+        let recheckMs = try config.milliseconds("authorization_recheck", default: 30_000, range: 1_000...3_600_000)
+        policy.keyRecheckMs = recheckMs
         rtmpLimits.viewers = try ViewerSettings.limits(config)
         var limits = LiveStream.Limits()
         limits.sealedChunks = try config.int("keep_chunks", default: 8, range: 1...300)
@@ -82,13 +85,38 @@ public struct IngestCommand: AsyncParsableCommand {
                     StatusItem("validator_link", boolean: validator.link.isConnected),
                     StatusItem("seals_sent", integer: v.sent), StatusItem("seals_dropped", integer: v.dropped)]
         }
-        let subscriptions = SubscriptionServer(streams: { streams.stream(named: $0) }, logger: daemon.logger)
+        let nodeCheck = NodeCheck(socket: coordinatorSocket, logger: daemon.logger)
+        let subscriptions = SubscriptionServer(streams: { streams.stream(named: $0) },
+                                               authorize: { try await nodeCheck.check(node: $0, certificate: $1, stream: $2) },
+                                               recheck: .milliseconds(recheckMs), logger: daemon.logger)
         try await daemon.run(services: [RTMPService(server: rtmp),
                                         HTTPService(http, handler: OriginHTTP(streams: streams, viewers: rtmpLimits.viewers, logger: daemon.logger).handler),
                                         RPCService(subscribe, handler: subscriptions.handler(next: base.handler())),
                                         LinkService(link: coordinator.link), LinkService(link: validator.link)],
                              listening: [rtmp, http, subscribe])
         streams.endAll(reason: "the ingest stopped")
+    }
+}
+
+/// Nodes' subscriptions, each checked on its own connection to the coordinator. A refusal
+/// (PERMISSION_DENIED) is final; a coordinator that cannot be asked lets the node in (its
+/// certificate is the host CA's) and the next check, once it answers, decides.
+struct NodeCheck: Sendable {
+    let socket: String
+    let logger: Logger
+    func check(node: String, certificate: String, stream: String) async throws {
+        do {
+            _ = try await RPCClient.withConnection(to: .unix(path: socket), pipeline: RPCPipeline(), connectTimeout: .seconds(5)) {
+                try await $0.request(CoordinatorLink.request(["subscribe", "authorize"],
+                                                             ["node": node, "certificate": certificate, "stream": stream]),
+                                     timeout: .seconds(10))
+            }
+        } catch let error as ErrorMessage where error.code == .permissionDenied {
+            throw error
+        } catch {
+            logger.notice("cannot ask the coordinator about node \(node): \(NetworkErrorText.describe(error)); letting it in",
+                          metadata: ["event": "subscribe_unchecked", "node": "\(node)"])
+        }
     }
 }
 

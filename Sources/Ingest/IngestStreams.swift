@@ -16,6 +16,9 @@ public struct PublishPolicy: Sendable {
     public var graceMs: Int64 = 10_000
     /// A new publish with the right key replaces a publisher silent for this long.
     public var takeoverAfterMs: Int64 = 1_000
+    /// How often a publisher's key is checked again: one rotated (or its stream deleted) cuts
+    /// off whoever publishes with it, a stolen key's user included.
+    public var keyRecheckMs: Int64 = 30_000
     public init() {}
 }
 
@@ -121,7 +124,26 @@ public final class IngestStreams: RTMPServerDelegate {
             "event": "publish_started", "stream": "\(name)"])
         coordinator?.started(stream: name)
         _ = stream
+        recheckKey(key, stream: name, publisher: publisher)
         return .success(session)
+    }
+
+    /// While `publisher` is connected, its key is asked about again every keyRecheckMs; an
+    /// unknown key closes it (a coordinator that cannot be asked changes nothing).
+    private func recheckKey(_ key: String, stream name: String, publisher: RTMPPublisher) {
+        let every = Duration.milliseconds(policy.keyRecheckMs), authorize = self.authorize, logger = self.logger
+        Task {
+            while publisher.isOpen {
+                try? await Task.sleep(for: every)
+                guard publisher.isOpen else { return }
+                do { _ = try await authorize(key) } catch let error as ErrorMessage where error.code == .notFound {
+                    logger.warning("stream \(name): publisher \(publisher.peer) cut off: its stream key was rotated or the stream deleted",
+                                   metadata: ["event": "publish_revoked", "stream": "\(name)"])
+                    publisher.close(reason: "the stream key is no longer valid")
+                    return
+                } catch {}
+            }
+        }
     }
 
     /// The stream's grace ran out: it is gone.

@@ -36,6 +36,9 @@ public final class RTMPPublisher: Sendable {
     /// Milliseconds since the publisher last sent anything.
     public func silentMs(nowMs: Int64 = LiveClock.nowMs()) -> Int64 { nowMs - lastReadMs.load(ordering: .relaxed) }
 
+    /// False once the connection has closed.
+    public var isOpen: Bool { channel.isActive }
+
     /// Closes the connection; its sink hears `unpublished(reason:)`.
     public func close(reason: String) {
         channel.eventLoop.execute { [channel] in

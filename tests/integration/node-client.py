@@ -20,6 +20,9 @@
       connection closes
   node-client.py HOST PORT CA_PEM subscribe CERT KEY STREAM RESUME_AFTER OUT_DIR
       subscribes at the ingest (7444) and checks each chunk's digest and chain (see subscribe())
+  node-client.py HOST PORT CA_PEM admin CERT KEY WORD... [name=value...]
+      sends an AdminRequest (command words, then named arguments) on the node's mTLS session;
+      prints the answer's columns and rows as tab-separated lines
   node-client.py HOST PORT CA_PEM raw CERT KEY HEX
       sends raw bytes on the TLS session and prints any error answers, and "closed by peer"
 On an Error answer: prints "error CODE: message" on stderr and exits 1.
@@ -193,6 +196,18 @@ def main():
                 hold(tls, buffer, float(os.environ.get("HOLD_SECONDS", "0")))
     elif command == "subscribe":
         subscribe(host, port, ca, sys.argv[5], sys.argv[6], sys.argv[7], int(sys.argv[8]), sys.argv[9])
+    elif command == "admin":
+        cert, key, words = sys.argv[5], sys.argv[6], sys.argv[7:]
+        body = b"".join(field(1, w.encode()) for w in words if "=" not in w)
+        for w in words:
+            if "=" in w:
+                name, value = w.split("=", 1)
+                body += field(2, field(1, name.encode()) + field(2, value.encode()))
+        answer = exchange(host, port, ca, 23, body, cert, key)
+        response = parse(answer[24][0])
+        print("\t".join(c.decode() for c in response.get(1, [])))
+        for row in response.get(2, []):
+            print("\t".join(c.decode() for c in parse(row).get(1, [])))
     elif command == "raw":
         # Sends the bytes of a hex string over the (m)TLS session and prints what comes back.
         cert, key, payload = sys.argv[5], sys.argv[6], bytes.fromhex(sys.argv[7])
