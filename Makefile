@@ -51,8 +51,10 @@ unit-test: ffmpeg9
 	STREAMR_FFMPEG9=$$($(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())') \
 	  STREAMR_REQUIRE_FFMPEG9=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build
 
+# The soak (tests/integration/test-soak.sh) runs 30 minutes by default; here a short one.
+SOAK_SECONDS ?= 120
 integration-test: browser-tools
-	STREAMR_FFMPEG9=$$($(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())') \
+	SOAK_SECONDS=$(SOAK_SECONDS) STREAMR_FFMPEG9=$$($(FFMPEG9_VENV)/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())') \
 	  BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) tests/integration/run-all.sh
 
 # Coverage-guided fuzzing (fuzz/run.sh): every harness, or one with FUZZ=http (frames, rtmp,

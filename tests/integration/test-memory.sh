@@ -3,7 +3,7 @@
 # Bounded memory per viewer (issue 10): a 20 Mbit/s stream; 50 viewers that never read at the
 # node and 50 at the ingest's origin (each replaced as soon as the server drops it, so 50 are
 # stuck at every moment), plus 5 RTMP players stopped with SIGSTOP at the origin, for
-# MEMORY_SECONDS (default 300; make test runs 120). Meanwhile an ffmpeg reader at the node and
+# MEMORY_SECONDS (default 300, the 5 minutes make test runs too). Meanwhile an ffmpeg reader at the node and
 # one at the origin must keep playing in real time; both daemons' RSS must stay bounded (under
 # baseline + their stuck viewers x viewer_queue + 64 MiB, and flat: the last third no higher
 # than the first third's peak + 64 MiB); stuck viewers must be dropped (viewer_lag_timeout) and the journal
