@@ -4,7 +4,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 DEB_PACKAGES := libsystemd-dev libsqlite3-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler pkg-config openssl systemd systemd-container debootstrap \
-	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl binutils sqlite3 python3 python3-venv ffmpeg \
+	debhelper dpkg-dev fakeroot lintian iproute2 procps psmisc curl binutils sqlite3 python3 python3-venv ffmpeg rtmpdump \
 	chromium chromium-driver
 
 .PHONY: all deps ffmpeg9 browser-tools build test unit-test integration-test fuzz-smoke fuzz proto proto-check demo bench clean \

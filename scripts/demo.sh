@@ -34,7 +34,8 @@ COMMON=(--set "pki_directory=$DEMO/pki" --set "state_directory=$DEMO")
 start coordinator "$DEMO/coordinator.log" "$BIN/streamr-coordinator" "${COMMON[@]}" \
     --set listen_rpc=127.0.0.1:17443 --set listen_http=127.0.0.1:18000 --set control_socket="$DEMO/run/control.sock" \
     --set public_host=127.0.0.1 --set public_subscribe_port=17444 --set public_rtmp_port=11935 \
-    --set public_origin_http_port=18936 --set heartbeat_interval=2 --set sybil_policy=machine
+    --set public_origin_http_port=18936 --set heartbeat_interval=2 --set sybil_policy=machine \
+    --set earnings_hold=0s --set period_close_delay=2s
 start ingest "$DEMO/ingest.log" "$BIN/streamr-ingest" "${COMMON[@]}" --set listen_subscribe=127.0.0.1:17444 \
     --set listen_rtmp=127.0.0.1:11935 --set listen_http=127.0.0.1:18936 --set coordinator_socket="$DEMO/run/control.sock" \
     --set validator_socket="$DEMO/run/validator.sock"
@@ -46,8 +47,9 @@ wait_for_socket "$DEMO/run/control.sock"
 wait_for_socket "$DEMO/run/validator.sock"
 ctl() { "$BIN/streamrctl" "$@" --socket "$DEMO/run/control.sock"; }
 
-# The streamer's side: a stream with a pool, and an invite for two friends.
-KEY=$(ctl stream create main --pool 10.00 --per 1h --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+# The streamer's side: a stream with a pool (10.00 a minute, so a period closes during the
+# demo; hourly is the default), and an invite for three friends.
+KEY=$(ctl stream create main --pool 10.00 --per 1m --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
 LINE=$(ctl invite create main --uses 3 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["join_line"])')
 
 # The friends' side: join with the line, then run the agent. All three run on this one
@@ -114,7 +116,7 @@ Streamr demo is running (state and logs in $DEMO):
 
   spot checks           $BIN/streamrctl checks --socket $DEMO/run/control.sock   (fraud list, node show ID)
 
-Not there yet (later milestones): earnings and payouts.
+  earnings              $BIN/streamrctl earnings --socket $DEMO/run/control.sock   (explain NODE, payout plan)
 
 INFO
 echo "== /watch/main → $(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1:18000/watch/main)"
@@ -131,6 +133,34 @@ echo "   (clear a false alarm with: streamrctl fraud clear ID --note TEXT)"
 echo
 echo "== streamrctl leaderboard"
 ctl leaderboard
+echo
+
+# Earnings: the first one-minute period closes after at most a minute and a half.
+echo "demo: waiting for the first earnings period to close (up to 100 s)..." >&2
+for _ in $(seq 1 100); do
+    ctl earnings --json | python3 -c 'import json, sys; sys.exit(0 if any(r["state"] == "closed" for r in json.load(sys.stdin)) else 1)' && break
+    sleep 1
+done
+echo "== streamrctl earnings   (10.00 a minute, split by verified uptime × quality; friend 3 is flagged and earns 0)"
+ctl earnings
+echo
+NODE1=$(ctl nodes --json | python3 -c 'import json, sys; print([n["node_id"] for n in json.load(sys.stdin) if n["display_name"] == "Friend 1"][0])')
+echo "== streamrctl earnings explain $NODE1   (every term of friend 1's amount)"
+ctl earnings explain "$NODE1"
+echo
+echo "== streamrctl payout create   (every payable balance; running it again makes nothing new)"
+BATCH=$(ctl payout create --json | python3 -c 'import json, sys; b = json.load(sys.stdin); print(b[0]["batch"] if b else "")')
+if [ -n "$BATCH" ]; then
+    ctl payout show "$BATCH"
+    echo
+    echo "== streamrctl payout export $BATCH --format csv   (PayPal's bulk payout upload)"
+    ctl payout export "$BATCH" --format csv
+    echo
+    echo "== streamrctl ledger verify"
+    ctl ledger verify
+else
+    echo "(nothing payable yet)"
+fi
 echo
 for sock in "$DEMO/run/control.sock" "$DEMO/run/validator.sock" "$DEMO/node1/control.sock" "$DEMO/node2/control.sock"; do
     echo "== streamrctl status --socket $sock"
