@@ -4,7 +4,8 @@
 # join and relay — the third one cheating on purpose (test_fault=altered: it flips
 # a byte in the chunks it serves); ffmpeg publishing a synthetic stream as OBS
 # would. Then prints where to watch, the validator's checks (passing for the two
-# honest friends, the cheat flagged) and the status tables. Ctrl-C stops everything.
+# honest friends, the cheat flagged), the first one-minute period's earnings, an exported
+# payout batch and the status tables. Ctrl-C stops everything.
 # DEMO_SECONDS=N stops after N seconds.
 set -euo pipefail
 BIN=${BIN:?BIN must point at the build directory (make demo sets it)}
