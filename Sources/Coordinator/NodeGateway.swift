@@ -111,7 +111,7 @@ public struct NodeGateway: Sendable {
             // FAILED_PRECONDITION, as proto/streamr.proto documents for a disabled node.
             throw CloseConnection(ErrorMessage(.failedPrecondition, "node \(nodeID) has been disabled by the host"))
         }
-        guard SHA256Digest.hex(SHA256Digest.hash(certificate.derBytes())) == node.certificateSHA256 else {
+        guard certificate.sha256Hex == node.certificateSHA256 else {
             logger.warning("node \(nodeID) presented a certificate that was not issued to it", metadata: [
                 "event": "certificate_mismatch", "node": "\(nodeID)"])
             throw CloseConnection(ErrorMessage(.permissionDenied, "this certificate was not issued to node \(nodeID)"))
@@ -157,7 +157,7 @@ public struct NodeGateway: Sendable {
             let issued = try authority.issueClientCertificate(for: csr, nodeID: nodeID)
             certificate = issued
             return NodeRecord(nodeID: nodeID, displayName: displayName, payoutHandle: payoutHandle, stream: stream,
-                              certificateSHA256: SHA256Digest.hex(SHA256Digest.hash(issued.derBytes())),
+                              certificateSHA256: issued.sha256Hex,
                               inviteID: inviteID, enrolledAt: clock())
         }
         guard let certificate else { throw ErrorMessage(.internalError, "no certificate was issued") }

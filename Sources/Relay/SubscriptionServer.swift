@@ -39,7 +39,7 @@ public struct SubscriptionServer: Sendable {
                 throw ErrorMessage(.notFound, "stream `\(request.stream)` is not live here")
             }
             let peer = connection.peer.certificate?.commonName ?? connection.peer.description
-            let certificate = connection.peer.certificate.map { SHA256Digest.hex(SHA256Digest.hash($0.derBytes())) } ?? ""
+            let certificate = connection.peer.certificate?.sha256Hex ?? ""
             if let authorize {
                 do { try await authorize(peer, certificate, request.stream) } catch {
                     logger.warning("subscription of \(peer) to \(request.stream) refused: \(error)", metadata: [

@@ -35,6 +35,9 @@ public final class Certificate: @unchecked Sendable, Equatable {
         }
     }
 
+    /// SHA-256 of the DER encoding, hex: how the coordinator records which certificate a node holds.
+    public var sha256Hex: String { SHA256Digest.hex(SHA256Digest.hash(derBytes())) }
+
     public func derBytes() -> [UInt8] {
         let length = i2d_X509(pointer, nil)
         guard length > 0 else { return [] }
