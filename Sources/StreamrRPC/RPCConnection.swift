@@ -48,6 +48,12 @@ public final class RPCConnection: Sendable {
     private let channel: any Channel
     private let window: WriteWindow
     private let state = NIOLockedValueBox(State())
+    /// Writes handed over from other threads and not yet run on the event loop. A write made on
+    /// the loop goes straight to the channel only when none is waiting: NIO writes inline on the
+    /// loop and hops from elsewhere, so without this a relay's on-loop flush could overtake a
+    /// join's ack and open chunk written a moment earlier from a task (the node then assembled
+    /// the chunk out of order: right size, wrong SHA-256).
+    private let hopsWaiting = NIOLockedValueBox(0)
 
     private struct State {
         var nextID: UInt64 = 1
@@ -56,7 +62,7 @@ public final class RPCConnection: Sendable {
         var closeHandlers: [@Sendable () -> Void] = []
     }
 
-    private var eventLoop: any EventLoop { channel.eventLoop }
+    var eventLoop: any EventLoop { channel.eventLoop }
 
     /// Writes go straight to `channel` through a `WriteWindow` of `writeWindowBytes`.
     init(channel: any Channel, peer: PeerInfo, writeWindowBytes: Int = 1 << 20) {
@@ -123,7 +129,19 @@ public final class RPCConnection: Sendable {
         guard let reason else { channel.close(promise: nil); return }
         let promise = eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [channel] _ in channel.close(promise: nil) }
-        channel.writeAndFlush(RPCOutbound.envelope(Envelope(.error(reason))), promise: promise)
+        inOrder { [channel] in channel.writeAndFlush(RPCOutbound.envelope(Envelope(.error(reason))), promise: promise) }
+    }
+
+    /// Runs `write` on the event loop after every write handed over before it, whatever thread
+    /// the caller is on: inline when on the loop with nothing waiting, else one hop.
+    private func inOrder(_ write: @escaping @Sendable () -> Void) {
+        let loop = eventLoop
+        if loop.inEventLoop, hopsWaiting.withLockedValue({ $0 == 0 }) { write(); return }
+        hopsWaiting.withLockedValue { $0 += 1 }
+        loop.execute { [hopsWaiting] in
+            hopsWaiting.withLockedValue { $0 -= 1 }
+            write()
+        }
     }
 
     /// Runs `body` once, when the connection has closed (at once if it already has): for
@@ -183,8 +201,10 @@ public final class RPCConnection: Sendable {
             window.release(bytes)
             if case .failure = result { channel.close(promise: nil) }
         }
-        for envelope in envelopes.dropLast() { channel.write(RPCOutbound.envelope(envelope), promise: nil) }
-        channel.writeAndFlush(RPCOutbound.envelope(envelopes.last!), promise: promise)
+        inOrder { [channel] in
+            for envelope in envelopes.dropLast() { channel.write(RPCOutbound.envelope(envelope), promise: nil) }
+            channel.writeAndFlush(RPCOutbound.envelope(envelopes.last!), promise: promise)
+        }
     }
 
     /// Writes frames encoded once for many connections (a relay's fan-out), on this
@@ -201,7 +221,7 @@ public final class RPCConnection: Sendable {
             window.release(bytes)
             if case .failure = result { channel.close(promise: nil) }
         }
-        channel.writeAndFlush(RPCOutbound.framed(frames), promise: promise)
+        inOrder { [channel] in channel.writeAndFlush(RPCOutbound.framed(frames), promise: promise) }
         return true
     }
 
