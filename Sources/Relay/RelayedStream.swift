@@ -19,6 +19,10 @@ public final class RelayedStream: Sendable {
     let limits: LiveStream.Limits
     let meter: TrafficMeter
     private let state: NIOLockedValueBox<State>
+    /// Held while pushes are applied, and by `subscribed` while it replays those that came
+    /// before the ack: the connection's reader goes on with later pushes meanwhile, and they
+    /// must not be applied ahead of the replay (the chunk would be assembled out of order).
+    private let applying = NIOLock()
     /// Called for every verified chunk, with the sequence headers it plays with (the node makes
     /// HLS from them) and whether it starts a new chain.
     private let onChunk: @Sendable (SealedChunk, _ headers: [LiveFrame], _ newChain: Bool) -> Void
@@ -70,7 +74,7 @@ public final class RelayedStream: Sendable {
 
     /// What to ask the parent for: resume after the last verified chunk of the current chain.
     public func subscribeRequest() -> Subscribe {
-        state.withLockedValue { s in
+        applying.withLock { state.withLockedValue { s in
             // Whatever was being assembled is incomplete now: pushes of the new subscription
             // can arrive before its ack is read.
             s.assembling.removeAll()
@@ -78,13 +82,17 @@ public final class RelayedStream: Sendable {
             s.awaitingAck = true
             s.early.removeAll()
             return Subscribe(stream: name, resumeAfterChunk: s.lastVerified, chainID: s.live.chainID)
-        }
+        } }
     }
 
     /// The parent answered. Not resumed: the chain is taken afresh from the next seal; a new
     /// chain id: the viewers' stream ends and a new one starts.
     @discardableResult
     public func subscribed(_ ack: SubscribeAck) -> Outcome {
+        applying.withLock { applySubscribed(ack) }
+    }
+
+    private func applySubscribed(_ ack: SubscribeAck) -> Outcome {
         let (ended, early) = state.withLockedValue { s -> (LiveStream?, [Early]) in
             defer { s.awaitingAck = false; s.early.removeAll() }
             if !ack.resumed { s.verifier.restart() }
@@ -102,9 +110,9 @@ public final class RelayedStream: Sendable {
         // Now in order, into the stream the ack chose.
         for item in early {
             switch item {
-            case .media(let data): do { try media(data) } catch { return .rejected("bad tags: \(error)") }
-            case .sealed(let seal): if case .rejected(let why) = sealed(seal) { return .rejected(why) }
-            case .lagged: lagged()
+            case .media(let data): do { try applyMedia(data) } catch { return .rejected("bad tags: \(error)") }
+            case .sealed(let seal): if case .rejected(let why) = applySealed(seal) { return .rejected(why) }
+            case .lagged: applyLagged()
             }
         }
         return .verified
@@ -122,7 +130,13 @@ public final class RelayedStream: Sendable {
     /// Tags from the parent: split into frames (slices of the received bytes), published live,
     /// and appended to their chunk.
     public func media(_ media: MediaData) throws {
-        if deferred(.media(media)) { return }
+        try applying.withLock {
+            if deferred(.media(media)) { return }
+            try applyMedia(media)
+        }
+    }
+
+    private func applyMedia(_ media: MediaData) throws {
         let frames = try Self.frames(in: media)
         let now = LiveClock.nowMs()
         let live = state.withLockedValue { s -> LiveStream in
@@ -144,7 +158,10 @@ public final class RelayedStream: Sendable {
 
     /// Frames were skipped at the parent: the chunks being assembled are incomplete.
     public func lagged() {
-        if deferred(.lagged) { return }
+        applying.withLock { if !deferred(.lagged) { applyLagged() } }
+    }
+
+    private func applyLagged() {
         state.withLockedValue { s in
             for seq in s.assembling.keys { s.incomplete.insert(seq) }
             s.assembling.removeAll()
@@ -156,7 +173,10 @@ public final class RelayedStream: Sendable {
     /// authenticated by the host's signature, so it is taken even for a chunk this relay did
     /// not see whole (the next chunk's chain is checked from it).
     public func sealed(_ seal: ChunkSealed) -> Outcome {
-        if deferred(.sealed(seal)) { return .skipped }
+        applying.withLock { deferred(.sealed(seal)) ? .skipped : applySealed(seal) }
+    }
+
+    private func applySealed(_ seal: ChunkSealed) -> Outcome {
         let checked = state.withLockedValue { s -> Result<(ByteBuffer?, [UInt8]?, LiveStream), ChunkRejection> in
             let previous: [UInt8]?
             do throws(ChunkRejection) { previous = try s.verifier.accept(seal) } catch {
@@ -192,7 +212,7 @@ public final class RelayedStream: Sendable {
 
     /// The parent's stream ended for good: viewers get the end; a later publish starts afresh.
     public func ended() {
-        let old = state.withLockedValue { s -> LiveStream in
+        let old = applying.withLock { state.withLockedValue { s -> LiveStream in
             let old = s.live
             s.live = LiveStream(name: name, limits: limits, meter: meter)
             s.verifier.restart()
@@ -200,7 +220,7 @@ public final class RelayedStream: Sendable {
             s.incomplete.removeAll()
             s.lastVerified = 0
             return old
-        }
+        } }
         old.end()
     }
 

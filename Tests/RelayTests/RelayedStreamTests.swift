@@ -1,3 +1,4 @@
+import Dispatch
 import FLV
 import LiveMedia
 import NIOConcurrencyHelpers
@@ -87,6 +88,42 @@ final class RelayedStreamTests: XCTestCase {
         try other.media(MediaData(stream: "s", chunkSeq: 2, kind: .tags, tags: chunks[2].0.tags))
         guard case .rejected(let chain) = other.sealed(seal3) else { return XCTFail("accepted a broken chain") }
         XCTAssertTrue(chain.contains("chain"), chain)
+    }
+
+    /// What the parent pushed before the ack is replayed by the task that read the ack, while
+    /// the connection's reader goes on with the next pushes: those must wait for the replay, or
+    /// the chunk is assembled out of order (right size, wrong SHA-256: a node joining during
+    /// the stream's first chunk saw it). Raced on two threads, many times.
+    func testPushesReadAfterTheAckWaitForThoseReadBeforeIt() throws {
+        let (whole, seal) = try ingestChunks(1)[0]
+        var rest = whole.tags
+        var tags: [MediaData] = []
+        while rest.readableBytes > 0 {
+            let size = Int(rest.getInteger(at: rest.readerIndex + 1, as: UInt8.self)!) << 16
+                | Int(rest.getInteger(at: rest.readerIndex + 2, as: UInt16.self)!)
+            tags.append(MediaData(stream: "s", chunkSeq: 1, kind: .tags, tags: rest.readSlice(length: 11 + size + 4)!))
+        }
+        let early = tags.count / 2
+        let pieces = tags
+        for round in 0..<300 {
+            let relayed = RelayedStream(name: "s", signingKey: hostKey)
+            _ = relayed.subscribeRequest()
+            for media in pieces[..<early] { try relayed.media(media) }
+            let outcomes = NIOLockedValueBox<[RelayedStream.Outcome]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { side in
+                if side == 0 {
+                    let outcome = relayed.subscribed(SubscribeAck(stream: "s", firstChunk: 1, resumed: false, chainID: 42))
+                    outcomes.withLockedValue { $0.append(outcome) }
+                } else {
+                    for media in pieces[early...] { try! relayed.media(media) }
+                    let outcome = relayed.sealed(seal)
+                    outcomes.withLockedValue { $0.append(outcome) }
+                }
+            }
+            let seen = outcomes.withLockedValue { $0 }
+            XCTAssertEqual(relayed.lastVerifiedChunk, 1, "round \(round): \(seen)")
+            if relayed.lastVerifiedChunk != 1 { break }
+        }
     }
 
     func testANewChainEndsTheViewersStreamAndStartsAFreshOne() throws {
