@@ -33,6 +33,8 @@ _PIDS=()
 _CLEANUPS=()
 _PORTS=()
 _SOFT_FAILURES=()
+declare -A _NAMES=()
+_CRASHED=0
 
 # on_cleanup 'shell command' — run at exit, most recent first.
 on_cleanup() { _CLEANUPS+=("$1"); }
@@ -42,6 +44,20 @@ _alive() {  # true while $1 exists and is not a zombie
     [[ -r /proc/$1/stat ]] || return 1
     state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
     [[ "$state" != Z && "$state" != X ]]
+}
+
+# A process that died of a signal nobody sent it (a Swift trap is SIGILL or SIGTRAP, then
+# SIGSEGV, SIGABRT) crashed: say which, keep its log, and fail the test.
+_reaped() {
+    local pid=$1 rc=$2 name=${_NAMES[$1]:-?} keep
+    ((rc > 128)) || return 0
+    case $((rc - 128)) in 4 | 5 | 6 | 7 | 8 | 11)
+        keep="/tmp/streamr-crash.$TEST_NAME.$name.$pid.log"
+        cp "$WORK/$name.log" "$keep" 2>/dev/null
+        echo "not ok - $name (pid $pid) crashed (signal $((rc - 128))); its log is kept in $keep:" >&2
+        tail -n 30 "$WORK/$name.log" 2>/dev/null | sed 's/^/    /' >&2
+        _CRASHED=1 ;;
+    esac
 }
 
 _cleanup() {
@@ -54,9 +70,11 @@ _cleanup() {
         while _alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
         _alive "$pid" && kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
+        _reaped "$pid" $?
     done
     for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${_CLEANUPS[i]}" >/dev/null 2>&1; done
     if [[ "${KEEP_WORK:-}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+    ((_CRASHED && rc == 0)) && rc=1
     if ((${#_SOFT_FAILURES[@]} > 0)); then
         echo "$TEST_NAME: ${#_SOFT_FAILURES[@]} check(s) failed:" >&2
         printf '  - %s\n' "${_SOFT_FAILURES[@]}" >&2
@@ -181,6 +199,7 @@ start_bg() {
     "$@" >"$WORK/$name.log" 2>&1 &
     PID=$!
     _PIDS+=("$PID")
+    _NAMES[$PID]=$name
 }
 
 # stop_pid PID [SECONDS] [SIGNAL] — sends SIGNAL (default TERM), then waits up to SECONDS
