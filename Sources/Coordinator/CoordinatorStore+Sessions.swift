@@ -15,8 +15,9 @@ public struct HeartbeatEntry: Sendable, Equatable {
     }
 }
 
-/// What a batch commit writes: heartbeats, and sessions ending.
+/// What a batch commit writes: sessions starting, heartbeats, and sessions ending.
 public enum SessionEvent: Sendable, Equatable {
+    case sessionStarted(id: Int64, node: String, atMs: Int64)
     case heartbeat(HeartbeatEntry)
     case sessionEnded(id: Int64, atMs: Int64)
 }
@@ -56,6 +57,11 @@ extension CoordinatorStore {
         try db.queryOne("INSERT INTO sessions (node_id, started_ms) VALUES (?, ?) RETURNING id", node, atMs)?.int64("id") ?? 0
     }
 
+    /// The highest session id given out so far (0: none).
+    public func lastSessionID() throws -> Int64 {
+        try db.queryOne("SELECT coalesce(max(id), 0) AS id FROM sessions")?.int64("id") ?? 0
+    }
+
     /// The last heartbeat seq accepted (committed) for `node`; 0 if none.
     public func lastHeartbeatSeq(node: String) throws -> UInt64 {
         UInt64(try db.queryOne("SELECT last_seq FROM nodes WHERE node_id = ?", node)?.int64("last_seq") ?? 0)
@@ -83,6 +89,11 @@ extension CoordinatorStore {
                 UPDATE nodes SET last_seq = max(last_seq, ?), last_heartbeat_ms = ? WHERE node_id = ?
                 """)
             let endSession = try db.prepare("UPDATE sessions SET ended_ms = coalesce(ended_ms, ?) WHERE id = ?")
+            // A node removed meanwhile (an abandoned enrolment) has no session to start: skipped,
+            // not failed, or it would fail every batch it is retried with.
+            let startSession = try db.prepare("""
+                INSERT INTO sessions (id, node_id, started_ms) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM nodes WHERE node_id = ?2)
+                """)
             for event in events {
                 switch event {
                 case .heartbeat(let entry):
@@ -98,6 +109,8 @@ extension CoordinatorStore {
                     let bytes = hb.streams.reduce(Int64(0)) { $0 &+ Int64(clamping: $1.bytesServed) }
                     _ = try updateSession.run(entry.receivedMs, seq, seq, viewers, bytes, Int64(hb.bufferHealthMs), entry.sessionID)
                     _ = try updateNode.run(seq, entry.receivedMs, entry.nodeID)
+                case .sessionStarted(let id, let node, let atMs):
+                    _ = try startSession.run(id, node, atMs)
                 case .sessionEnded(let id, let atMs):
                     _ = try endSession.run(atMs, id)
                 }
@@ -161,9 +174,9 @@ extension CoordinatorStore {
 
     public func sessions(node: String? = nil) throws -> [SessionRecord] {
         if let node {
-            return try db.query("SELECT * FROM sessions WHERE node_id = ? ORDER BY id", node).map(SessionRecord.init(row:))
+            return try reader.query("SELECT * FROM sessions WHERE node_id = ? ORDER BY id", node).map(SessionRecord.init(row:))
         }
-        return try db.query("SELECT * FROM sessions ORDER BY id").map(SessionRecord.init(row:))
+        return try reader.query("SELECT * FROM sessions ORDER BY id").map(SessionRecord.init(row:))
     }
 
     /// The stored heartbeat seqs of `node`, in order.
@@ -190,7 +203,7 @@ public struct NodeActivity: Sendable, Equatable {
 extension CoordinatorStore {
     /// Activity of every enrolled node, by node id.
     public func nodeActivity() throws -> [String: NodeActivity] {
-        let rows = try db.query("""
+        let rows = try reader.query("""
             SELECT n.node_id, n.last_heartbeat_ms,
                 (SELECT count(*) FROM sessions s WHERE s.node_id = n.node_id AND s.ended_ms IS NULL) AS open_sessions,
                 l.viewers, l.bytes_served

@@ -8,10 +8,15 @@ import StreamrStore
 /// "done", so an acknowledged command survives a crash.
 public final class CoordinatorStore: Sendable {
     let db: Database
+    /// A read-only connection for the listings that admins, /watch and the validator ask for:
+    /// in WAL mode it reads the last commit without waiting for the heartbeat writer's
+    /// transaction (which holds `db` while it runs). Never used inside a transaction.
+    let reader: Database
 
     /// Opens (creating and migrating) the database at `path`.
     public init(path: String) throws {
         db = try Database(path: path, migrations: CoordinatorSchema.migrations, checkIntegrity: true)
+        reader = path == ":memory:" ? db : try Database(path: path, readOnly: true)
     }
 
     public static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
@@ -33,7 +38,7 @@ public final class CoordinatorStore: Sendable {
     }
 
     public func streams() throws -> [StreamRecord] {
-        try db.query("SELECT * FROM streams ORDER BY name").map(StreamRecord.init(row:))
+        try reader.query("SELECT * FROM streams ORDER BY name").map(StreamRecord.init(row:))
     }
 
     public func stream(named name: String) throws -> StreamRecord {
@@ -171,7 +176,7 @@ public final class CoordinatorStore: Sendable {
 
     /// Enrolled nodes (a join still being confirmed only with `includingPending`).
     public func nodes(includingPending: Bool = false) throws -> [NodeRecord] {
-        try db.query("SELECT * FROM nodes WHERE pending = 0 OR ? ORDER BY enrolled_at, node_id", includingPending).map(NodeRecord.init(row:))
+        try reader.query("SELECT * FROM nodes WHERE pending = 0 OR ? ORDER BY enrolled_at, node_id", includingPending).map(NodeRecord.init(row:))
     }
 
     public func node(id: String) throws -> NodeRecord {

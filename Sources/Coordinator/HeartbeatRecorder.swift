@@ -6,9 +6,14 @@ import StreamrWire
 
 /// Accepts heartbeats on nodes' sessions and persists them with group commits.
 ///
+/// Every SQLite call of the heartbeat path runs on the recorder's one writer thread, never on
+/// the cooperative pool that serves the connections: the seq check's lookup, a session's
+/// start (its id is given out here at once, its row written with the next batch, ahead of its
+/// first heartbeat) and the batches themselves.
+///
 /// Ordering: a heartbeat's seq must be strictly greater than the last one accepted for its
 /// node (kept in memory, loaded from `nodes.last_seq` on a node's first heartbeat after a
-/// start, so a replay is refused across restarts too).
+/// start, so a replay is refused across restarts too). Checked by the writer in arrival order.
 ///
 /// Durability: `accept` returns — and the node gets its HeartbeatAck — only after the
 /// transaction holding that heartbeat has committed, so nothing acknowledged is lost when
@@ -28,9 +33,11 @@ public final class HeartbeatRecorder: Sendable {
     private let lastPruneMs = NIOLockedValueBox(CoordinatorStore.nowMs())
     /// The one thread that writes batches.
     private let writer: NIOThreadPool
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
     /// Used by the one running flusher only.
     private let uptime: NIOLockedValueBox<UptimeTracker>
+    /// The last accepted seq per node: read and written by the writer thread only.
+    private let lastSeq = NIOLockedValueBox<[String: UInt64]>([:])
 
     private struct Pending {
         var event: SessionEvent?  // nil: a barrier (`flush`)
@@ -38,8 +45,8 @@ public final class HeartbeatRecorder: Sendable {
     }
 
     private struct State {
-        var lastSeq: [String: UInt64] = [:]
         var pending: [Pending] = []
+        var nextSessionID: Int64
         var flushing = false
         var accepted: UInt64 = 0
         var commits: UInt64 = 0
@@ -48,6 +55,7 @@ public final class HeartbeatRecorder: Sendable {
     public init(store: CoordinatorStore, heartbeatIntervalMs: Int64 = 5000, maxBatch: Int = 500,
                 retentionMs: Int64 = 7 * 86_400_000) throws {
         self.store = store; self.maxBatch = max(1, maxBatch); self.retentionMs = retentionMs
+        state = NIOLockedValueBox(State(nextSessionID: try store.lastSessionID() + 1))
         writer = NIOThreadPool(numberOfThreads: 1)
         writer.start()
         var tracker = UptimeTracker(heartbeatIntervalMs: heartbeatIntervalMs)
@@ -72,26 +80,22 @@ public final class HeartbeatRecorder: Sendable {
         state.withLockedValue { ($0.accepted, $0.commits) }
     }
 
-    /// Checks the heartbeat's seq, then waits until it is committed. Throws `.replayed` for a
-    /// seq not after the last accepted one (nothing is stored then).
+    /// Waits until the heartbeat is committed. Throws `.replayed` for a seq not after the last
+    /// accepted one (nothing is stored then).
     public func accept(_ entry: HeartbeatEntry) async throws {
-        let node = entry.nodeID, seq = entry.heartbeat.seq
-        guard seq <= UInt64(Int64.max) else { throw ErrorMessage(.invalidArgument, "heartbeat seq \(seq) is out of range") }
-        let cached = state.withLockedValue { $0.lastSeq[node] }
-        let stored = try cached ?? store.lastHeartbeatSeq(node: node)
-        try state.withLockedValue { state in
-            let last = state.lastSeq[node] ?? stored
-            guard seq > last else { throw ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)") }
-            state.lastSeq[node] = seq
+        guard entry.heartbeat.seq <= UInt64(Int64.max) else {
+            throw ErrorMessage(.invalidArgument, "heartbeat seq \(entry.heartbeat.seq) is out of range")
         }
-        do {
-            try await enqueue(entry: .heartbeat(entry))
-        } catch {
-            // Not stored: forget the reservation, so the next heartbeat is checked against the database.
-            state.withLockedValue { if $0.lastSeq[node] == seq { $0.lastSeq[node] = nil } }
-            throw error
-        }
+        try await enqueue(entry: .heartbeat(entry))
         state.withLockedValue { $0.accepted += 1 }
+    }
+
+    /// Opens a session for `node` now: its id at once, its row with the next batch (before any
+    /// heartbeat of it, which is handed in later).
+    public func startSession(node: String, atMs: Int64) -> Int64 {
+        let id = state.withLockedValue { s -> Int64 in defer { s.nextSessionID += 1 }; return s.nextSessionID }
+        start(Pending(event: .sessionStarted(id: id, node: node, atMs: atMs), done: nil))
+        return id
     }
 
     /// Records that a session ended (written with the next batch; nobody waits for it).
@@ -141,7 +145,27 @@ public final class HeartbeatRecorder: Sendable {
                 return Array(state.pending.prefix(n))
             }
             if batch.isEmpty { pruneIfDue(); return }
-            let events = batch.compactMap(\.event)
+            // The seq check, in arrival order: a replay is refused alone, the rest go on.
+            var kept: [Pending] = []
+            var reserved: [String: UInt64] = [:]
+            for item in batch {
+                guard case .heartbeat(let entry)? = item.event else { kept.append(item); continue }
+                let node = entry.nodeID, seq = entry.heartbeat.seq
+                let last: UInt64
+                do {
+                    last = try reserved[node] ?? lastSeq.withLockedValue { $0[node] } ?? store.lastHeartbeatSeq(node: node)
+                } catch {
+                    item.done?.resume(throwing: ErrorMessage(.internalError, "heartbeat not stored: \(error)"))
+                    continue
+                }
+                guard seq > last else {
+                    item.done?.resume(throwing: ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)"))
+                    continue
+                }
+                reserved[node] = seq
+                kept.append(item)
+            }
+            let events = kept.compactMap(\.event)
             let changes = uptime.withLockedValue { tracker -> [UptimeTracker.Change] in
                 var changes: [UptimeTracker.Change] = []
                 var latest: Int64?
@@ -154,11 +178,17 @@ public final class HeartbeatRecorder: Sendable {
             }
             do {
                 try store.commit(events, uptime: changes)
+                lastSeq.withLockedValue { $0.merge(reserved) { max($0, $1) } }
                 state.withLockedValue { $0.commits += 1 }
-                for item in batch { item.done?.resume() }
+                for item in kept { item.done?.resume() }
             } catch {
                 resetUptime()
-                for item in batch { item.done?.resume(throwing: ErrorMessage(.internalError, "heartbeat not stored: \(error)")) }
+                // Not stored: the next heartbeats of these nodes are checked against the database.
+                lastSeq.withLockedValue { cache in for node in reserved.keys { cache[node] = nil } }
+                // A session given out must get its row: it goes again with the next batch.
+                let starts = kept.filter { if case .sessionStarted? = $0.event { return true } else { return false } }
+                state.withLockedValue { $0.pending.insert(contentsOf: starts, at: 0) }
+                for item in kept { item.done?.resume(throwing: ErrorMessage(.internalError, "heartbeat not stored: \(error)")) }
             }
         }
     }

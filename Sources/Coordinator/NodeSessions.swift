@@ -125,7 +125,7 @@ public final class NodeSessions: Sendable {
         if let id = connections.withLockedValue({ $0[key]?.sessionID }) { return id }
         if connections.withLockedValue({ $0[key] }) == nil { admit(connection, node: node) }
         // A connection's requests are handled one at a time, so no other heartbeat races this.
-        let id = try store.startSession(node: node, atMs: now)
+        let id = recorder.startSession(node: node, atMs: now)
         let stillOpen = connections.withLockedValue { all -> Bool in
             guard all[key] != nil else { return false }
             all[key]?.sessionID = id
