@@ -28,10 +28,13 @@ make_media() {
 
 # install_tools TARGET: the peer (nginx-light + libnginx-mod-rtmp) and the player (rtmpdump) from
 # Debian, when missing. The system nginx service is never used: each run has its own prefix.
+# nginx is only needed when TARGET runs it (not for streamr or fanout.sh's bare writer).
 install_tools() {
     need ss iproute2; need python3 python3
+    local want_nginx=yes
+    case ${1:-nginx} in streamr|bare) want_nginx=no ;; esac
     if ! command -v rtmpdump >/dev/null ||
-        { [[ ${1:-nginx} != streamr ]] && ! { command -v nginx >/dev/null && [[ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ]]; }; }; then
+        { [[ $want_nginx == yes ]] && ! { command -v nginx >/dev/null && [[ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ]]; }; }; then
         echo "# installing nginx-light libnginx-mod-rtmp rtmpdump" >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light libnginx-mod-rtmp rtmpdump >/dev/null 2>&1 ||
             { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light libnginx-mod-rtmp rtmpdump >/dev/null; }
@@ -42,7 +45,9 @@ install_tools() {
 setup_work() {
     WORK=$(mktemp -d "/tmp/$1.XXXXXX")
     trap cleanup EXIT
-    ulimit -n "$(ulimit -Hn)"
+    # Every player is a socket in the server: raise the open-file limit to the hard limit (callers
+    # check it is enough). Children (the servers) inherit it.
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 }
 PIDS=()        # everything this script started, killed by pid on exit
 cleanup() {
@@ -72,12 +77,14 @@ start_nginx() {
     mkdir -p "$dir"
     # worker_processes 1: one core for the server, like streamr-ingest's event loop would get
     # on this 2-core machine; the rest of the box is the publisher's and the players'.
+    # worker_connections counts every connection of the worker (players + publisher + listener);
+    # callers with more than ~4000 players set NGINX_WORKER_CONNECTIONS.
     cat >"$dir/nginx.conf" <<EOF
 load_module $module;
 worker_processes 1;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections ${NGINX_WORKER_CONNECTIONS:-4096}; }
 rtmp {
     server {
         listen 127.0.0.1:$PORT;
