@@ -1,5 +1,6 @@
 import CoordinatorCore
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 import StreamrRPC
 import StreamrWire
@@ -15,19 +16,26 @@ import StreamrWire
 /// node (kept in memory, loaded from `nodes.last_seq` on a node's first heartbeat after a
 /// start, so a replay is refused across restarts too). Checked by the writer in arrival order.
 ///
-/// Durability: `accept` returns — and the node gets its HeartbeatAck — only after the
-/// transaction holding that heartbeat has committed, so nothing acknowledged is lost when
+/// Durability: `accept` returns (`submit` calls back) — and the node gets its HeartbeatAck —
+/// only after the transaction holding that heartbeat has committed, so nothing acknowledged is lost when
 /// the coordinator crashes. Heartbeats from all nodes that arrive while a commit is running
 /// wait for the next one and share it (group commit, at most `maxBatch` per transaction):
 /// one commit per heartbeat when idle, few large commits under load. (WAL with
 /// synchronous=NORMAL: a process crash loses nothing committed; a power loss may lose the
 /// last transactions, as for every other write of the store.)
 ///
+/// Answers: after a commit the batch's callbacks run on their connections' event loops, one
+/// hop per loop for the whole batch (not a task resumed and a hop per heartbeat), so acks of
+/// one commit go out together. The queue is bounded (`maxPending`): past it a heartbeat is
+/// refused at once (UNAVAILABLE), and the node sends its next one as usual.
+///
 /// Verified uptime (`UptimeTracker`) is updated from each batch, by the heartbeats' receive
 /// times, and written in the same transaction.
 public final class HeartbeatRecorder: Sendable {
     let store: CoordinatorStore
     let maxBatch: Int
+    /// Heartbeats waiting for a commit before new ones are refused.
+    let maxPending: Int
     /// Raw heartbeats older than this are pruned (about once a minute, by the flusher).
     let retentionMs: Int64
     private let lastPruneMs = NIOLockedValueBox(CoordinatorStore.nowMs())
@@ -39,22 +47,28 @@ public final class HeartbeatRecorder: Sendable {
     /// The last accepted seq per node: read and written by the writer thread only.
     private let lastSeq = NIOLockedValueBox<[String: UInt64]>([:])
 
+    /// Called once a heartbeat (or barrier) is committed or refused.
+    public typealias Completion = @Sendable (Result<Void, ErrorMessage>) -> Void
+
     private struct Pending {
         var event: SessionEvent?  // nil: a barrier (`flush`)
-        var done: CheckedContinuation<Void, any Error>?
+        var done: Completion?
+        /// Where `done` runs (nil: on the writer thread).
+        var loop: (any EventLoop)?
     }
 
     private struct State {
         var pending: [Pending] = []
+        var pendingHeartbeats = 0
         var nextSessionID: Int64
         var flushing = false
         var accepted: UInt64 = 0
         var commits: UInt64 = 0
     }
 
-    public init(store: CoordinatorStore, heartbeatIntervalMs: Int64 = 5000, maxBatch: Int = 500,
+    public init(store: CoordinatorStore, heartbeatIntervalMs: Int64 = 5000, maxBatch: Int = 500, maxPending: Int = 100_000,
                 retentionMs: Int64 = 7 * 86_400_000) throws {
-        self.store = store; self.maxBatch = max(1, maxBatch); self.retentionMs = retentionMs
+        self.store = store; self.maxBatch = max(1, maxBatch); self.maxPending = max(1, maxPending); self.retentionMs = retentionMs
         state = NIOLockedValueBox(State(nextSessionID: try store.lastSessionID() + 1))
         writer = NIOThreadPool(numberOfThreads: 1)
         writer.start()
@@ -83,33 +97,46 @@ public final class HeartbeatRecorder: Sendable {
     /// Waits until the heartbeat is committed. Throws `.replayed` for a seq not after the last
     /// accepted one (nothing is stored then).
     public func accept(_ entry: HeartbeatEntry) async throws {
-        guard entry.heartbeat.seq <= UInt64(Int64.max) else {
-            throw ErrorMessage(.invalidArgument, "heartbeat seq \(entry.heartbeat.seq) is out of range")
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+            submit(entry) { waiter.resume(with: $0.mapError { $0 as any Error }) }
         }
-        try await enqueue(entry: .heartbeat(entry))
-        state.withLockedValue { $0.accepted += 1 }
+    }
+
+    /// Hands in a heartbeat; `done` runs once it is committed (or refused), on `loop` when
+    /// given (the node's connection's), else on the writer thread. It must not block.
+    public func submit(_ entry: HeartbeatEntry, on loop: (any EventLoop)? = nil, done: @escaping Completion) {
+        guard entry.heartbeat.seq <= UInt64(Int64.max) else {
+            return done(.failure(ErrorMessage(.invalidArgument, "heartbeat seq \(entry.heartbeat.seq) is out of range")))
+        }
+        let taken = state.withLockedValue { s -> Bool in
+            guard s.pendingHeartbeats < maxPending else { return false }
+            s.pendingHeartbeats += 1
+            return true
+        }
+        guard taken else {
+            return done(.failure(ErrorMessage(.unavailable, "the coordinator is behind (\(maxPending) heartbeats waiting); this one was not taken")))
+        }
+        start(Pending(event: .heartbeat(entry), done: done, loop: loop))
     }
 
     /// Opens a session for `node` now: its id at once, its row with the next batch (before any
     /// heartbeat of it, which is handed in later).
     public func startSession(node: String, atMs: Int64) -> Int64 {
         let id = state.withLockedValue { s -> Int64 in defer { s.nextSessionID += 1 }; return s.nextSessionID }
-        start(Pending(event: .sessionStarted(id: id, node: node, atMs: atMs), done: nil))
+        start(Pending(event: .sessionStarted(id: id, node: node, atMs: atMs)))
         return id
     }
 
     /// Records that a session ended (written with the next batch; nobody waits for it).
     public func endSession(id: Int64, atMs: Int64) {
-        start(Pending(event: .sessionEnded(id: id, atMs: atMs), done: nil))
+        start(Pending(event: .sessionEnded(id: id, atMs: atMs)))
     }
 
     /// Waits until everything handed in so far is committed (e.g. at shutdown).
     public func flush() async throws {
-        try await withCheckedThrowingContinuation { start(Pending(event: nil, done: $0)) }
-    }
-
-    private func enqueue(entry: SessionEvent) async throws {
-        try await withCheckedThrowingContinuation { start(Pending(event: entry, done: $0)) }
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+            start(Pending(event: nil, done: { waiter.resume(with: $0.mapError { $0 as any Error }) }))
+        }
     }
 
     private func start(_ pending: Pending) {
@@ -142,7 +169,9 @@ public final class HeartbeatRecorder: Sendable {
                 guard !state.pending.isEmpty else { state.flushing = false; return [] }
                 let n = min(maxBatch, state.pending.count)
                 defer { state.pending.removeFirst(n) }
-                return Array(state.pending.prefix(n))
+                let batch = Array(state.pending.prefix(n))
+                state.pendingHeartbeats -= batch.count { if case .heartbeat? = $0.event { return true } else { return false } }
+                return batch
             }
             if batch.isEmpty { pruneIfDue(); return }
             // The seq check, in arrival order: a replay is refused alone, the rest go on.
@@ -155,11 +184,11 @@ public final class HeartbeatRecorder: Sendable {
                 do {
                     last = try reserved[node] ?? lastSeq.withLockedValue { $0[node] } ?? store.lastHeartbeatSeq(node: node)
                 } catch {
-                    item.done?.resume(throwing: ErrorMessage(.internalError, "heartbeat not stored: \(error)"))
+                    item.done?(.failure(ErrorMessage(.internalError, "heartbeat not stored: \(error)")))
                     continue
                 }
                 guard seq > last else {
-                    item.done?.resume(throwing: ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)"))
+                    item.done?(.failure(ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)")))
                     continue
                 }
                 reserved[node] = seq
@@ -179,8 +208,9 @@ public final class HeartbeatRecorder: Sendable {
             do {
                 try store.commit(events, uptime: changes)
                 lastSeq.withLockedValue { $0.merge(reserved) { max($0, $1) } }
-                state.withLockedValue { $0.commits += 1 }
-                for item in kept { item.done?.resume() }
+                let heartbeats = UInt64(events.count { if case .heartbeat = $0 { return true } else { return false } })
+                state.withLockedValue { $0.commits += 1; $0.accepted += heartbeats }
+                complete(kept, with: .success(()))
             } catch {
                 resetUptime()
                 // Not stored: the next heartbeats of these nodes are checked against the database.
@@ -188,8 +218,22 @@ public final class HeartbeatRecorder: Sendable {
                 // A session given out must get its row: it goes again with the next batch.
                 let starts = kept.filter { if case .sessionStarted? = $0.event { return true } else { return false } }
                 state.withLockedValue { $0.pending.insert(contentsOf: starts, at: 0) }
-                for item in kept { item.done?.resume(throwing: ErrorMessage(.internalError, "heartbeat not stored: \(error)")) }
+                complete(kept, with: .failure(ErrorMessage(.internalError, "heartbeat not stored: \(error)")))
             }
+        }
+    }
+
+    /// Runs the batch's callbacks: one hop per event loop for all of that loop's, the rest here.
+    private func complete(_ items: [Pending], with result: Result<Void, ErrorMessage>) {
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, calls: [Completion])] = [:]
+        for item in items {
+            guard let done = item.done else { continue }
+            guard let loop = item.loop else { done(result); continue }
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].calls.append(done)
+        }
+        for (_, group) in byLoop {
+            let calls = group.calls
+            group.loop.execute { for call in calls { call(result) } }
         }
     }
 }

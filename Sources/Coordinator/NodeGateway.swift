@@ -85,9 +85,21 @@ public struct NodeGateway: Sendable {
                 guard let node else {
                     throw ErrorMessage(.unauthenticated, "heartbeats are accepted only from an enrolled node's certificate")
                 }
-                var ack = try await self.sessions.heartbeat(heartbeat, node: node, connection: connection)
-                if ack.firstOfSession { ack.ack.settings = try self.settings(for: node) }
-                return .heartbeatAck(ack.ack)
+                // Answered once committed, from the recorder's batch (no task waits per heartbeat).
+                // A session's first ack carries the node's settings, read now (once per session).
+                let settings = self.sessions.hasSession(connection) ? nil : try self.settings(for: node)
+                let id = envelope.id
+                try self.sessions.submitHeartbeat(heartbeat, node: node, connection: connection) { result in
+                    guard id != 0 else { return }
+                    switch result {
+                    case .success(var accepted):
+                        if accepted.firstOfSession { accepted.ack.settings = settings }
+                        connection.replyNow(to: id, .heartbeatAck(accepted.ack))
+                    case .failure(let error):
+                        connection.replyNow(to: id, .error(error))
+                    }
+                }
+                return nil
             default:
                 return try await next(envelope, connection)
             }

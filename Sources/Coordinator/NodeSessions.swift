@@ -52,6 +52,11 @@ public final class NodeSessions: Sendable {
     /// Node connections now (admitted, heartbeating or not).
     public var connectionCount: Int { connections.withLockedValue { $0.count } }
 
+    /// Whether `connection` has opened its session (heartbeated) yet.
+    public func hasSession(_ connection: RPCConnection) -> Bool {
+        connections.withLockedValue { $0[ObjectIdentifier(connection)]?.sessionID != nil }
+    }
+
     /// The node `connection` was admitted as, if it has been.
     public func admittedNode(_ connection: RPCConnection) -> String? {
         connections.withLockedValue { $0[ObjectIdentifier(connection)]?.node }
@@ -94,6 +99,20 @@ public final class NodeSessions: Sendable {
     }
 
     public func heartbeat(_ heartbeat: Heartbeat, node: String, connection: RPCConnection) async throws -> Accepted {
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Accepted, any Error>) in
+            do {
+                try submitHeartbeat(heartbeat, node: node, connection: connection, answerOnLoop: false) {
+                    waiter.resume(with: $0.mapError { $0 as any Error })
+                }
+            } catch { waiter.resume(throwing: error) }
+        }
+    }
+
+    /// Checks `heartbeat` (throws at once for a bad one), opens the connection's session on its
+    /// first, and hands it to the recorder: `done` runs once it is committed, on the
+    /// connection's event loop when `answerOnLoop` (the acks of one commit go out together).
+    public func submitHeartbeat(_ heartbeat: Heartbeat, node: String, connection: RPCConnection, answerOnLoop: Bool = true,
+                                done: @escaping @Sendable (Result<Accepted, ErrorMessage>) -> Void) throws {
         // Checked before the seq is taken: a batch is all or nothing, so nothing that could fail
         // its transaction (a stream named twice) may reach it.
         guard heartbeat.streams.count <= Self.maxStreams else {
@@ -109,18 +128,25 @@ public final class NodeSessions: Sendable {
         guard heartbeat.viewerURL.utf8.count <= 256 else { throw ErrorMessage(.invalidArgument, "viewer_url is over 256 bytes") }
         let now = clockMs()
         let first = connections.withLockedValue { $0[ObjectIdentifier(connection)]?.sessionID == nil }
-        let session = try sessionID(for: connection, node: node, now: now)
-        try await recorder.accept(HeartbeatEntry(nodeID: node, sessionID: session, heartbeat: heartbeat, receivedMs: now))
+        let session = sessionID(for: connection, node: node, now: now)
         let key = ObjectIdentifier(connection)
-        connections.withLockedValue {
-            $0[key]?.heartbeat = heartbeat
-            $0[key]?.receivedMs = now
+        recorder.submit(HeartbeatEntry(nodeID: node, sessionID: session, heartbeat: heartbeat, receivedMs: now),
+                        on: answerOnLoop ? connection.eventLoop : nil) { [connections, rate] result in
+            switch result {
+            case .success:
+                connections.withLockedValue {
+                    $0[key]?.heartbeat = heartbeat
+                    $0[key]?.receivedMs = now
+                }
+                rate.withLockedValue { $0.add(atMs: now) }
+                done(.success(Accepted(ack: HeartbeatAck(seq: heartbeat.seq), firstOfSession: first)))
+            case .failure(let error):
+                done(.failure(error))
+            }
         }
-        rate.withLockedValue { $0.add(atMs: now) }
-        return Accepted(ack: HeartbeatAck(seq: heartbeat.seq), firstOfSession: first)
     }
 
-    private func sessionID(for connection: RPCConnection, node: String, now: Int64) throws -> Int64 {
+    private func sessionID(for connection: RPCConnection, node: String, now: Int64) -> Int64 {
         let key = ObjectIdentifier(connection)
         if let id = connections.withLockedValue({ $0[key]?.sessionID }) { return id }
         if connections.withLockedValue({ $0[key] }) == nil { admit(connection, node: node) }

@@ -62,7 +62,9 @@ public final class RPCConnection: Sendable {
         var closeHandlers: [@Sendable () -> Void] = []
     }
 
-    var eventLoop: any EventLoop { channel.eventLoop }
+    /// The loop the connection's I/O runs on (a writer answering many connections groups its
+    /// answers by it: one hop per loop, not one per answer).
+    public var eventLoop: any EventLoop { channel.eventLoop }
 
     /// Writes go straight to `channel` through a `WriteWindow` of `writeWindowBytes`.
     init(channel: any Channel, peer: PeerInfo, writeWindowBytes: Int = 1 << 20) {
@@ -115,6 +117,14 @@ public final class RPCConnection: Sendable {
     public func reply(to request: Envelope, _ body: Envelope.Body) async throws {
         precondition(request.id != 0, "a push has no one to answer")
         try await send([Envelope(replyTo: request.id, body)])
+    }
+
+    /// Answers request `id` without waiting (from any thread; written after anything handed
+    /// over before it). For answers many of which are made at once, e.g. a batch of heartbeats
+    /// just committed: the caller is not held while the peer reads.
+    public func replyNow(to id: UInt64, _ body: Envelope.Body) {
+        precondition(id != 0, "a push has no one to answer")
+        pushFramed(Envelope(replyTo: id, body).framed(), force: true)
     }
 
     /// Sends several pushes with one flush.

@@ -1,5 +1,6 @@
 import Coordinator
 import CoordinatorCore
+import NIOConcurrencyHelpers
 import StreamrRPC
 import StreamrWire
 import XCTest
@@ -131,5 +132,40 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
         let counts = recorder.counts
         XCTAssertEqual(counts.accepted, 400)
         XCTAssertLessThan(counts.commits, 400, "no batching happened")
+    }
+
+    /// A session's start is written ahead of its first heartbeat, with the same commit.
+    func testASessionStartedByTheRecorderIsStoredWithItsFirstHeartbeat() async throws {
+        let recorder = try HeartbeatRecorder(store: store)
+        let session = recorder.startSession(node: node, atMs: 5000)
+        try await recorder.accept(entry(1, session: session, at: 5100))
+        let stored = try store.sessions(node: node)
+        XCTAssertEqual(stored.map(\.id), [session])
+        XCTAssertEqual(stored.first?.startedMs, 5000)
+        XCTAssertEqual(stored.first?.lastSeq, 1)
+        XCTAssertGreaterThan(try HeartbeatRecorder(store: store).startSession(node: node, atMs: 6000), session,
+                             "a restarted recorder gives out ids after those stored")
+    }
+
+    /// The queue is bounded: past `maxPending` waiting heartbeats new ones are refused at once
+    /// (UNAVAILABLE); each one taken is stored, each answered exactly once.
+    func testHeartbeatsPastTheQueueBoundAreRefusedNotLost() async throws {
+        let recorder = try HeartbeatRecorder(store: store, maxBatch: 10, maxPending: 10)
+        let session = try store.startSession(node: node, atMs: 1000)
+        let answers = NIOLockedValueBox<[Int: Result<Void, ErrorMessage>]>([:])
+        for i in 0..<2000 {
+            var entry = self.entry(1, session: session, at: 1000 + Int64(i))
+            entry.nodeID = "node-\(i)"
+            recorder.submit(entry) { result in answers.withLockedValue { $0[i] = result } }
+        }
+        try await recorder.flush()
+        let all = answers.withLockedValue { $0 }
+        XCTAssertEqual(all.count, 2000, "every heartbeat answered")
+        let refused = all.filter { if case .failure(let e) = $0.value { return e.code == .unavailable } else { return false } }.keys
+        let stored = all.filter { if case .success = $0.value { return true } else { return false } }.keys
+        XCTAssertEqual(refused.count + stored.count, 2000)
+        XCTAssertGreaterThan(refused.count, 0, "2000 at once into a queue of 10")
+        for i in stored { XCTAssertEqual(try store.heartbeatSeqs(node: "node-\(i)"), [1]) }
+        for i in refused.prefix(50) { XCTAssertEqual(try store.heartbeatSeqs(node: "node-\(i)"), []) }
     }
 }
