@@ -22,6 +22,21 @@ public enum SessionEvent: Sendable, Equatable {
     case sessionEnded(id: Int64, atMs: Int64)
 }
 
+/// A session's summary from one batch's heartbeats: the last one's values, the count added up.
+struct SessionSummary {
+    var firstSeq: Int64
+    var lastSeq: Int64 = 0
+    var lastMs: Int64 = 0
+    var count: Int64 = 0
+    var viewers: Int64 = 0
+    var bytes: Int64 = 0
+    var bufferMs: Int64 = 0
+    mutating func add(atMs: Int64, seq: Int64, viewers: Int64, bytes: Int64, bufferMs: Int64) {
+        lastSeq = seq; lastMs = atMs; count += 1
+        self.viewers = viewers; self.bytes = bytes; self.bufferMs = bufferMs
+    }
+}
+
 /// One session (one node connection) as stored.
 public struct SessionRecord: Sendable, Equatable {
     public var id: Int64
@@ -64,7 +79,11 @@ extension CoordinatorStore {
 
     /// The last heartbeat seq accepted (committed) for `node`; 0 if none.
     public func lastHeartbeatSeq(node: String) throws -> UInt64 {
-        UInt64(try db.queryOne("SELECT last_seq FROM nodes WHERE node_id = ?", node)?.int64("last_seq") ?? 0)
+        let row = try db.queryOne("""
+            SELECT max(n.last_seq, coalesce((SELECT max(s.last_seq) FROM sessions s WHERE s.node_id = n.node_id), 0)) AS seq
+            FROM nodes n WHERE n.node_id = ?
+            """, node)
+        return UInt64(row?.int64("seq") ?? 0)
     }
 
     /// Writes `events`, and the uptime intervals they started, extended or closed, in one
@@ -72,21 +91,16 @@ extension CoordinatorStore {
     public func commit(_ events: [SessionEvent], uptime: [UptimeTracker.Change] = []) throws {
         guard !events.isEmpty || !uptime.isEmpty else { return }
         try db.transaction { db in
+            // One row per heartbeat; a session's summary once per batch (its last heartbeat's
+            // values, the count added up), not once per heartbeat.
             let insert = try db.prepare("""
-                INSERT INTO heartbeats (node_id, seq, session_id, received_ms, sent_ms, buffer_health_ms)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """)
-            let insertStream = try db.prepare("""
-                INSERT INTO heartbeat_streams (node_id, seq, stream, viewers, bytes_served, last_chunk_seq)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO heartbeats (node_id, seq, session_id, received_ms, sent_ms, buffer_health_ms, streams)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
             let updateSession = try db.prepare("""
                 UPDATE sessions SET last_heartbeat_ms = ?, first_seq = coalesce(first_seq, ?), last_seq = ?,
-                    heartbeats = heartbeats + 1, viewers = ?, bytes_served = ?, buffer_health_ms = ?
+                    heartbeats = heartbeats + ?, viewers = ?, bytes_served = ?, buffer_health_ms = ?
                 WHERE id = ?
-                """)
-            let updateNode = try db.prepare("""
-                UPDATE nodes SET last_seq = max(last_seq, ?), last_heartbeat_ms = ? WHERE node_id = ?
                 """)
             let endSession = try db.prepare("UPDATE sessions SET ended_ms = coalesce(ended_ms, ?) WHERE id = ?")
             // A node removed meanwhile (an abandoned enrolment) has no session to start: skipped,
@@ -94,27 +108,32 @@ extension CoordinatorStore {
             let startSession = try db.prepare("""
                 INSERT INTO sessions (id, node_id, started_ms) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM nodes WHERE node_id = ?2)
                 """)
+            var summaries: [Int64: SessionSummary] = [:]
+            var order: [Int64] = []
+            func writeSummary(_ id: Int64) throws {
+                guard let sum = summaries.removeValue(forKey: id) else { return }
+                _ = try updateSession.run(sum.lastMs, sum.firstSeq, sum.lastSeq, sum.count, sum.viewers, sum.bytes, sum.bufferMs, id)
+            }
             for event in events {
                 switch event {
                 case .heartbeat(let entry):
                     let hb = entry.heartbeat
                     let seq = Int64(clamping: hb.seq)
                     _ = try insert.run(entry.nodeID, seq, entry.sessionID, entry.receivedMs,
-                                       Int64(clamping: hb.sentUnixMs), Int64(hb.bufferHealthMs))
-                    for counters in hb.streams {
-                        _ = try insertStream.run(entry.nodeID, seq, counters.stream, Int64(counters.viewers),
-                                                 Int64(clamping: counters.bytesServed), Int64(clamping: counters.lastChunkSeq))
-                    }
+                                       Int64(clamping: hb.sentUnixMs), Int64(hb.bufferHealthMs), Self.countersJSON(hb.streams))
                     let viewers = hb.streams.reduce(Int64(0)) { $0 + Int64($1.viewers) }
                     let bytes = hb.streams.reduce(Int64(0)) { $0 &+ Int64(clamping: $1.bytesServed) }
-                    _ = try updateSession.run(entry.receivedMs, seq, seq, viewers, bytes, Int64(hb.bufferHealthMs), entry.sessionID)
-                    _ = try updateNode.run(seq, entry.receivedMs, entry.nodeID)
+                    if summaries[entry.sessionID] == nil { order.append(entry.sessionID) }
+                    summaries[entry.sessionID, default: SessionSummary(firstSeq: seq)].add(
+                        atMs: entry.receivedMs, seq: seq, viewers: viewers, bytes: bytes, bufferMs: Int64(hb.bufferHealthMs))
                 case .sessionStarted(let id, let node, let atMs):
                     _ = try startSession.run(id, node, atMs)
                 case .sessionEnded(let id, let atMs):
+                    try writeSummary(id)  // what came before the end
                     _ = try endSession.run(atMs, id)
                 }
             }
+            for id in order { try writeSummary(id) }
             let startInterval = try db.prepare("""
                 INSERT INTO uptime_intervals (node_id, stream, start_ms, end_ms) VALUES (?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET end_ms = max(end_ms, excluded.end_ms), closed = 0
@@ -146,15 +165,35 @@ extension CoordinatorStore {
         }
     }
 
-    /// Deletes up to `limit` raw heartbeats received before `beforeMs` (and their per-stream
-    /// counters). Returns how many heartbeats went.
+    /// Deletes up to `limit` raw heartbeats received before `beforeMs`. Returns how many went.
+    /// (Sessions keep each node's last seq, so a replay stays refused.)
     @discardableResult
     public func pruneHeartbeats(beforeMs: Int64, limit: Int = 10_000) throws -> Int {
         try db.transaction { db in
             let old = "SELECT node_id, seq FROM heartbeats WHERE received_ms < ? ORDER BY received_ms LIMIT ?"
-            try db.run("DELETE FROM heartbeat_streams WHERE (node_id, seq) IN (\(old))", beforeMs, Int64(limit))
             return try db.run("DELETE FROM heartbeats WHERE (node_id, seq) IN (\(old))", beforeMs, Int64(limit))
         }
+    }
+
+    /// A JSON string literal (stream names are validated upstream to [a-z0-9_-]; escaped anyway).
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// A heartbeat's per-stream counters as stored in `heartbeats.streams`.
+    static func countersJSON(_ streams: [StreamCounters]) -> String {
+        "[" + streams.map { c in
+            "{\"stream\":\(jsonString(c.stream)),\"viewers\":\(c.viewers),\"bytes_served\":\(Int64(clamping: c.bytesServed)),\"last_chunk_seq\":\(Int64(clamping: c.lastChunkSeq))}"
+        }.joined(separator: ",") + "]"
     }
 
     /// Uptime intervals that overlap [fromMs, toMs].
@@ -204,7 +243,7 @@ extension CoordinatorStore {
     /// Activity of every enrolled node, by node id.
     public func nodeActivity() throws -> [String: NodeActivity] {
         let rows = try reader.query("""
-            SELECT n.node_id, n.last_heartbeat_ms,
+            SELECT n.node_id, coalesce(l.last_heartbeat_ms, n.last_heartbeat_ms) AS last_heartbeat_ms,
                 (SELECT count(*) FROM sessions s WHERE s.node_id = n.node_id AND s.ended_ms IS NULL) AS open_sessions,
                 l.viewers, l.bytes_served
             FROM nodes n

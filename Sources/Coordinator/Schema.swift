@@ -311,5 +311,17 @@ enum CoordinatorSchema {
                 PRIMARY KEY (node_id, start_ms)
             ) STRICT, WITHOUT ROWID;
             """),
+        // One row per heartbeat: its per-stream counters as a JSON array in the row
+        // ([{"stream","viewers","bytes_served","last_chunk_seq"}], readable with json_each)
+        // instead of a row each in heartbeat_streams. A node's last seq and heartbeat time now
+        // come from its sessions (nodes.last_seq keeps what pruning removed).
+        Migration(version: 10, sql: """
+            ALTER TABLE heartbeats ADD COLUMN streams TEXT NOT NULL DEFAULT '[]';
+            UPDATE heartbeats SET streams = coalesce((
+                SELECT json_group_array(json_object('stream', h.stream, 'viewers', h.viewers,
+                                                    'bytes_served', h.bytes_served, 'last_chunk_seq', h.last_chunk_seq))
+                FROM heartbeat_streams h WHERE h.node_id = heartbeats.node_id AND h.seq = heartbeats.seq), '[]');
+            DROP TABLE heartbeat_streams;
+            """),
     ]
 }

@@ -2,6 +2,7 @@ import Coordinator
 import CoordinatorCore
 import NIOConcurrencyHelpers
 import StreamrRPC
+import StreamrStore
 import StreamrWire
 import XCTest
 
@@ -44,6 +45,26 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
         XCTAssertEqual(stored.lastHeartbeatMs, 1200)
     }
 
+    /// One row per heartbeat: the per-stream counters are a JSON array in it, for json_each.
+    func testAHeartbeatIsOneRowWithItsCountersAsJSON() throws {
+        let session = try store.startSession(node: node, atMs: 1000)
+        var two = entry(1, session: session, at: 1100)
+        two.heartbeat.streams.append(StreamCounters(stream: "b-2", viewers: 9, bytesServed: UInt64(Int64.max) + 5, lastChunkSeq: 4))
+        try store.commit([.heartbeat(two)])
+        let db = try Database(path: databasePath, readOnly: true)
+        XCTAssertEqual(try db.queryOne("SELECT count(*) AS n FROM heartbeats")?.int64("n"), 1)
+        let rows = try db.query("""
+            SELECT j.value ->> 'stream' AS stream, j.value ->> 'viewers' AS viewers, j.value ->> 'bytes_served' AS bytes,
+                   j.value ->> 'last_chunk_seq' AS chunk
+            FROM heartbeats h, json_each(h.streams) j ORDER BY j.key
+            """)
+        XCTAssertEqual(rows.map { $0.string("stream") }, ["main", "b-2"])
+        XCTAssertEqual(rows.map { $0.int64("viewers") }, [3, 9])
+        XCTAssertEqual(rows.map { $0.int64("bytes") }, [1000, Int64.max], "clamped to what SQLite holds")
+        XCTAssertEqual(rows.map { $0.int64("chunk") }, [1, 4])
+        XCTAssertEqual(try db.queryOne("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'heartbeat_streams'")?.int64("n"), 0)
+    }
+
     func testABatchIsAllOrNothing() throws {
         let session = try store.startSession(node: node, atMs: 1000)
         try store.commit([.heartbeat(entry(5, session: session, at: 1100))])
@@ -60,7 +81,7 @@ final class HeartbeatStoreTests: TempDatabaseTestCase {
         XCTAssertEqual(try store.heartbeatSeqs(node: node), [3, 4, 5])
         XCTAssertEqual(try store.pruneHeartbeats(beforeMs: 3500), 1)
         XCTAssertEqual(try store.heartbeatSeqs(node: node), [4, 5])
-        // Replay protection lives in nodes.last_seq, not in the pruned rows; sessions stay.
+        // Replay protection lives in the sessions (and nodes.last_seq), not in the pruned rows.
         XCTAssertEqual(try store.lastHeartbeatSeq(node: node), 5)
         XCTAssertEqual(try store.sessions(node: node).first?.heartbeats, 5)
     }
