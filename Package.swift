@@ -172,6 +172,7 @@ let package = Package(
         .testTarget(name: "LiveMediaTests", dependencies: [
             "LiveMedia", "FLV", "RTMP", "StreamrWire", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "RelayTests", dependencies: [
             "Relay", "LiveMedia", "FLV", "StreamrTLS", "StreamrWire", "StreamrRPC",

@@ -28,6 +28,7 @@ public struct ViewerLimits: Sendable {
 /// sequence headers; one that stays behind past `lagTimeoutMs` is disconnected.
 public final class DirectViewer: LiveViewer {
     public let kind: ViewerKind
+    public let eventLoop: (any EventLoop)?
     private let meterKind: TrafficMeter.Kind
     private let meter: TrafficMeter?
     private let limits: ViewerLimits
@@ -46,14 +47,15 @@ public final class DirectViewer: LiveViewer {
         var lags = 0
     }
 
-    /// `send` hands bytes to the viewer's connection without waiting; `drop` closes it (the
-    /// viewer stayed behind); `onEnded` runs once the stream ended, after the last bytes.
-    public init(kind: ViewerKind, meter: TrafficMeter?, limits: ViewerLimits = ViewerLimits(),
+    /// `send` hands bytes to the viewer's connection without waiting (writing at once when
+    /// called on `eventLoop`, the connection's); `drop` closes it (the viewer stayed behind);
+    /// `onEnded` runs once the stream ended, after the last bytes.
+    public init(kind: ViewerKind, eventLoop: (any EventLoop)? = nil, meter: TrafficMeter?, limits: ViewerLimits = ViewerLimits(),
                 clockMs: @escaping @Sendable () -> Int64 = LiveClock.nowMs,
                 isWritable: @escaping @Sendable () -> Bool, send: @escaping @Sendable ([ByteBuffer]) -> Void,
                 drop: @escaping @Sendable (String) -> Void, onEnded: @escaping @Sendable () -> Void) {
         precondition(kind != .subscriber, "subscribers are fed by the relay module")
-        self.kind = kind; self.meterKind = kind == .rtmp ? .rtmp : .flv; self.meter = meter; self.limits = limits
+        self.kind = kind; self.eventLoop = eventLoop; self.meterKind = kind == .rtmp ? .rtmp : .flv; self.meter = meter; self.limits = limits
         self.clockMs = clockMs; self.isWritable = isWritable; self.send = send; self.drop = drop; self.onEnded = onEnded
     }
 

@@ -25,7 +25,8 @@ public enum HTTPFLV {
             try await writer.write(header)
             stream.meter.add(header.readableBytes, .flv)
             let done = Done()
-            let viewer = DirectViewer(kind: .flv, meter: stream.meter, limits: limits, isWritable: { writer.isWritable },
+            let viewer = DirectViewer(kind: .flv, eventLoop: writer.eventLoop, meter: stream.meter, limits: limits,
+                                      isWritable: { writer.isWritable },
                                       send: { writer.writeNow($0) }, drop: { reason in
                                           logger?.notice("HTTP-FLV viewer \(peer) of \(stream.name) dropped: \(reason)", metadata: [
                                               "event": "viewer_dropped", "stream": "\(stream.name)", "peer": "\(peer)"])

@@ -13,10 +13,15 @@ public enum ViewerKind: Sendable, Hashable, CaseIterable {
     case subscriber
 }
 
-/// Someone receiving a live stream. Every call is made in stream order under the stream's lock:
-/// none may block (hand bytes to the viewer's event loop and apply the viewer's own lag policy).
+/// Someone receiving a live stream. Every call is made in stream order, none may block (hand
+/// bytes to the connection and apply the viewer's own lag policy). `start` is called under
+/// the stream's lock. `receive` and `ended` are too for a viewer without an event loop; for
+/// one with a loop they run on that loop, in order: one hop per loop and batch for all of its
+/// viewers (not one per viewer), so a viewer writes there without another hop.
 public protocol LiveViewer: AnyObject, Sendable {
     var kind: ViewerKind { get }
+    /// The loop the viewer's connection writes on (nil: none; fed under the stream's lock).
+    var eventLoop: (any EventLoop)? { get }
     /// What the viewer needs before the live batches, once, as it is added: for players the
     /// sequence headers and the frames since the latest keyframe; for subscribers the chunks
     /// they resume after (`.resumedChunk`), then the headers and the open chunk's frames.
@@ -25,6 +30,10 @@ public protocol LiveViewer: AnyObject, Sendable {
     func receive(_ batch: LiveBatch)
     /// The stream ended (after its last batch).
     func ended()
+}
+
+extension LiveViewer {
+    public var eventLoop: (any EventLoop)? { nil }
 }
 
 /// The live state of one stream, shared by the source (the ingest's publisher, or a node's
@@ -145,7 +154,23 @@ public final class LiveStream: Sendable {
         guard !s.pending.isEmpty else { return }
         let batch = LiveBatch(stream: name, items: s.pending, headers: s.headerFrames)
         s.pending.removeAll(keepingCapacity: true)
-        for viewer in s.viewers.values { viewer.receive(batch) }
+        onLoops(s.viewers.values) { $0.receive(batch) }
+    }
+
+    /// Calls `body` for each viewer: on its event loop, one hop per loop for all of the loop's
+    /// viewers (FIFO with whatever was handed to that loop before), or at once for a viewer
+    /// without one.
+    private static func onLoops(_ viewers: Dictionary<ObjectIdentifier, any LiveViewer>.Values,
+                                _ body: @escaping @Sendable (any LiveViewer) -> Void) {
+        var groups: [ObjectIdentifier: (loop: any EventLoop, viewers: [any LiveViewer])] = [:]
+        for viewer in viewers {
+            guard let loop = viewer.eventLoop else { body(viewer); continue }
+            groups[ObjectIdentifier(loop), default: (loop, [])].viewers.append(viewer)
+        }
+        for (_, group) in groups {
+            let members = group.viewers
+            group.loop.execute { for viewer in members { body(viewer) } }
+        }
     }
 
     /// How a viewer starts: for a subscriber resuming after chunk `k`, whether chunks k+1...
@@ -212,7 +237,8 @@ public final class LiveStream: Sendable {
             guard !s.ended else { return }
             Self.deliver(&s, name: name)
             s.ended = true
-            for viewer in s.viewers.values { viewer.ended() }
+            // After the last batch on each loop (FIFO), so no viewer misses it.
+            Self.onLoops(s.viewers.values) { $0.ended() }
             s.viewers.removeAll()
             s.counts.removeAll()
         }

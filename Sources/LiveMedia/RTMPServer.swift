@@ -297,12 +297,19 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
         perform(connection.session.acceptPlay(), context: context)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel
-        let viewer = DirectViewer(kind: .rtmp, meter: stream.meter, limits: limits.viewers, isWritable: { channel.isWritable },
+        // Batches reach the viewer on this loop (LiveStream hops once per loop), so its writes go
+        // straight to the channel; anything else hops, in order behind what came before.
+        let viewer = DirectViewer(kind: .rtmp, eventLoop: channel.eventLoop, meter: stream.meter, limits: limits.viewers,
+                                  isWritable: { channel.isWritable },
                                   send: { buffers in
-                                      channel.eventLoop.execute {
-                                          for buffer in buffers { channel.write(buffer, promise: nil) }
-                                          channel.flush()
+                                      guard channel.eventLoop.inEventLoop else {
+                                          return channel.eventLoop.execute {
+                                              for buffer in buffers { channel.write(buffer, promise: nil) }
+                                              channel.flush()
+                                          }
                                       }
+                                      for buffer in buffers { channel.write(buffer, promise: nil) }
+                                      channel.flush()
                                   },
                                   drop: { reason in
             channel.eventLoop.execute {

@@ -10,6 +10,8 @@ public protocol FramedSink: AnyObject, Sendable {
     /// bytes wait for the peer. `force` writes even then (notices that must keep their place).
     func pushFramed(_ frames: ByteBuffer, force: Bool, limit: Int?) -> Bool
     func close(reason: ErrorMessage?)
+    /// The loop the connection writes on (a live stream hands it batches there).
+    var eventLoop: any EventLoop { get }
 }
 
 extension RPCConnection: FramedSink {}
@@ -23,6 +25,7 @@ extension RPCConnection: FramedSink {}
 public final class SubscriberViewer: LiveViewer {
     public let kind = ViewerKind.subscriber
     public let stream: String
+    public var eventLoop: (any EventLoop)? { sink.eventLoop }
     private let sink: any FramedSink
     /// The Subscribe request being answered: the ack goes first, ahead of any media.
     private let requestID: UInt64

@@ -123,17 +123,26 @@ public struct HTTPBodyWriter: Sendable {
         try await outbound.write(.body(.byteBuffer(buffer)))
     }
 
-    /// Live media: writes straight on the connection's event loop and returns at once (one hop
-    /// for the batch, no task per write). The caller keeps its own lag policy with `isWritable`,
-    /// and must not interleave this with the awaiting `write`s.
+    /// Live media: writes on the connection's event loop and returns at once — at once when
+    /// called there (a live stream hands batches to each loop), else with one hop for the
+    /// batch; no task per write. The caller keeps its own lag policy with `isWritable`, and
+    /// must not interleave this with the awaiting `write`s.
     public func writeNow(_ buffers: [ByteBuffer]) {
         guard !buffers.isEmpty else { return }
         let channel = self.channel
-        channel.eventLoop.execute {
-            for buffer in buffers { channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil) }
-            channel.flush()
+        guard channel.eventLoop.inEventLoop else {
+            return channel.eventLoop.execute { Self.write(buffers, to: channel) }
         }
+        Self.write(buffers, to: channel)
     }
+
+    private static func write(_ buffers: [ByteBuffer], to channel: any Channel) {
+        for buffer in buffers { channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil) }
+        channel.flush()
+    }
+
+    /// The loop the connection's writes run on.
+    public var eventLoop: any EventLoop { channel.eventLoop }
 
     /// False while the client is behind (over the high water mark of queued bytes).
     public var isWritable: Bool { channel.isWritable }

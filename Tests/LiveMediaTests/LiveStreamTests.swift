@@ -2,6 +2,7 @@ import FLV
 import LiveMedia
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import RTMP
 import StreamrWire
 import XCTest
@@ -45,7 +46,57 @@ func sealed(_ seq: UInt64, chain: UInt64 = 7) -> SealedChunk {
                                   sha256: [], chain: [], signature: [], chainID: chain), bytes: ByteBuffer())
 }
 
+/// A viewer with an event loop: records what it is handed, and whether each call came on it.
+final class LoopRecorder: LiveViewer {
+    let kind = ViewerKind.flv
+    let eventLoop: (any EventLoop)?
+    private let loop: any EventLoop
+    private let state = NIOLockedValueBox((trace: [String](), offLoop: 0))
+    init(loop: any EventLoop) { self.loop = loop; eventLoop = loop }
+    func start(_ items: [LiveItem], join: LiveStream.Join) { state.withLockedValue { $0.trace.append("start") } }
+    func receive(_ batch: LiveBatch) {
+        let on = loop.inEventLoop
+        state.withLockedValue { s in
+            if !on { s.offLoop += 1 }
+            for case .frame(let f) in batch.items { s.trace.append("\(f.timestamp)") }
+        }
+    }
+    func ended() {
+        let on = loop.inEventLoop
+        state.withLockedValue { s in if !on { s.offLoop += 1 }; s.trace.append("end") }
+    }
+    var trace: [String] { state.withLockedValue { $0.trace } }
+    var offLoop: Int { state.withLockedValue { $0.offLoop } }
+}
+
 final class LiveStreamTests: XCTestCase {
+    /// Viewers with a loop get every batch there, in order, and the end after the last batch
+    /// (one hop per loop and batch for all of them), whatever thread the source flushes on.
+    func testViewersWithALoopGetBatchesThereInOrderAndTheEndLast() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { try? group.syncShutdownGracefully() }
+        let loops = [group.next(), group.next()]
+        let live = LiveStream(name: "s")
+        let viewers = (0..<6).map { LoopRecorder(loop: loops[$0 % 2]) }
+        for viewer in viewers { XCTAssertNotNil(live.add(viewer)) }
+        let plain = Recorder(.flv)
+        live.add(plain)
+        // The source flushes from a thread of its own, and now and then from one of the loops.
+        for ts in 1...200 {
+            let publish = { live.publish(frame(ts == 1 ? "key" : "video", UInt32(ts))); live.flush() }
+            if ts % 50 == 0 { try loops[ts % 2].submit(publish).wait() } else { publish() }
+        }
+        live.end()
+        for loop in loops { try loop.submit {}.wait() }  // everything handed to the loops has run
+        let expected = ["start"] + (1...200).map { "\($0)" } + ["end"]
+        for viewer in viewers {
+            XCTAssertEqual(viewer.trace, expected)
+            XCTAssertEqual(viewer.offLoop, 0, "batches and the end are handed over on the viewer's loop")
+        }
+        XCTAssertEqual(plain.batches, 200, "a viewer without a loop is fed at once")
+        XCTAssertTrue(plain.isEnded)
+    }
+
     func testAPlayerJoinsAtTheLatestKeyframeAfterTheHeaders() {
         let live = LiveStream(name: "s")
         for f in [frame("header", 0), frame("key", 0), frame("video", 33), frame("audio", 40), frame("key", 2000, chunk: 2),
