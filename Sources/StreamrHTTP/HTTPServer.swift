@@ -41,12 +41,12 @@ public final class HTTPServer: ListeningServer {
                     // is active (a write from the initializer would go nowhere).
                     try channel.pipeline.syncOperations.addHandler(RefusingHandler())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    return try Connection.accepted(channel)
                 }
                 channel.closeFuture.whenComplete { _ in perAddress.release(remote) }
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                 try channel.pipeline.syncOperations.addHandler(HTTPConnectionGuard(limits: limits))
-                return try Connection(wrappingChannelSynchronously: channel)
+                return try Connection.accepted(channel)
             }
         }
         let server: NIOAsyncChannel<Connection, Never>

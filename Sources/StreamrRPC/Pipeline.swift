@@ -44,7 +44,7 @@ public struct RPCPipeline: Sendable {
         try ops.addHandler(ProtocolErrorHandler())
         let configuration = NIOAsyncChannel<Envelope, RPCOutbound>.Configuration(
             backPressureStrategy: .init(lowWatermark: max(1, inboundHighWatermark / 2), highWatermark: inboundHighWatermark))
-        let async = try NIOAsyncChannel<Envelope, RPCOutbound>(wrappingChannelSynchronously: channel, configuration: configuration)
+        let async = try NIOAsyncChannel<Envelope, RPCOutbound>.accepted(channel, configuration: configuration)
         return (async, handshake.futureResult)
     }
 }
