@@ -9,8 +9,8 @@ import StreamrHTTP
 /// journal at start. Each fault is one way a friend's node could try to earn without serving:
 /// - `fake-uptime`: heartbeats as usual (it relays), but serves viewers nothing (404).
 /// - `altered`: flips a byte in every `/chunks` response.
-/// - `stale`: serves old data: HTTP-FLV from the oldest chunks it keeps, an HLS playlist of
-///   its oldest segments.
+/// - `stale`: serves old data: HTTP-FLV from the oldest chunks it keeps, and HLS playlists
+///   frozen at the first it served (its oldest segments then), falling further behind.
 /// - `inflated`: claims 25 more viewers and 50 MB more served per heartbeat than it has.
 public enum TestFault: String, Sendable, CaseIterable {
     case fakeUptime = "fake-uptime"

@@ -20,6 +20,8 @@ final class ViewerService: Sendable {
     let paused: @Sendable () -> Bool
     /// A cheating node, for tests only (see TestFault).
     let fault: TestFault?
+    /// The stale fault's playlists, by stream and file: the first one served, kept.
+    private let frozenPlaylists = NIOLockedValueBox([String: String]())
     let logger: Logger
 
     init(relays: Relays, port: Int, publicURL: String, uploadCapBps: UInt64, viewerLimits: ViewerLimits,
@@ -96,9 +98,15 @@ final class ViewerService: Sendable {
     /// with `<chain>-<seq>.m4s` fragments and `<chain>-init-<seq>.mp4` init segments): HLSHTTP.
     private func hls(stream name: String, file: String, request: HTTPRequest) -> HTTPResponse {
         guard let relayed = relays.stream(named: name), let feed = relays.hls(named: name) else { return notRelayed(name) }
-        // The stale test fault: playlists stuck at the oldest segments kept.
+        // The stale test fault: playlists frozen at the oldest segments kept when first asked
+        // for (a playlist only a little behind could pass as live while the stream is young).
         if fault == .stale, let rendition = HLSFeed.Rendition.allCases.first(where: { $0.playlistName == file }),
-           let playlist = feed.stalePlaylist(rendition) {
+           let playlist = frozenPlaylists.withLockedValue({ frozen in
+               if let kept = frozen["\(name)/\(file)"] { return kept }
+               let first = feed.stalePlaylist(rendition)
+               frozen["\(name)/\(file)"] = first
+               return first
+           }) {
             return .text(.ok, playlist, contentType: HLSHTTP.playlistType,
                          headers: HTTPHeaders(HLSHTTP.cors + [("Cache-Control", "no-cache, no-store")]))
         }
