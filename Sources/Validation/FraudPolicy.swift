@@ -103,6 +103,8 @@ public struct FraudPolicy: Sendable {
     public let configuration: Configuration
     public init(configuration: Configuration = Configuration()) { self.configuration = configuration }
 
+    private struct Pair: Hashable { var machine: String; var address: String }
+
     /// Every node's assessment for one period, in node order. All nodes of the period go in
     /// together: sybil groups and self-viewing span identities.
     public func assess(_ periods: [NodePeriod]) -> [Assessment] {
@@ -112,12 +114,22 @@ public struct FraudPolicy: Sendable {
         for p in periods where !p.identity.machineID.isEmpty {
             addressesOfMachine[p.identity.machineID, default: []].insert(p.identity.address)
         }
+        // A sybil flag's evidence: the active identities sharing its machine id or its address,
+        // counted once (machine + address - both), not by a scan of all of them per flag (a
+        // coordinator with 10,000 nodes behind one address spent 12 s per tick on that).
+        var onMachine: [String: Int] = [:], atAddress: [String: Int] = [:], onBoth: [Pair: Int] = [:]
+        for identity in active {
+            onMachine[identity.machineID, default: 0] += 1
+            atAddress[identity.address, default: 0] += 1
+            onBoth[Pair(machine: identity.machineID, address: identity.address), default: 0] += 1
+        }
         return periods.sorted { $0.node < $1.node }.map { p in
             var selfAddresses = addressesOfMachine[p.identity.machineID] ?? []
             selfAddresses.insert(p.identity.address)
             var a = assess(p, selfAddresses: selfAddresses)
             if let winner = losers[p.node] {
-                let group = active.filter { $0.machineID == p.identity.machineID || $0.address == p.identity.address }.count
+                let m = p.identity.machineID, address = p.identity.address
+                let group = (onMachine[m] ?? 0) + (atAddress[address] ?? 0) - (onBoth[Pair(machine: m, address: address)] ?? 0)
                 a.flags.append(Flag(kind: .sybil, evidence: group, detail: "same machine or address as \(winner), which earns"))
             }
             return a

@@ -101,6 +101,26 @@ final class FraudPolicyTests: XCTestCase {
         XCTAssertEqual(b[0].countedBytes, 0)
     }
 
+    /// A sybil flag's evidence is the number of active identities sharing its machine or its
+    /// address: counted from per-key tallies, it equals a scan of all of them, for random mixes
+    /// (empty ids included, and inactive identities left out).
+    func testSybilEvidenceCountsTheIdentitiesSharingAMachineOrAnAddress() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let periods = (0..<Int.random(in: 2...60, using: &rng)).map { i in
+                period("n\(i)", machine: ["", "m1", "m2", "m3"].randomElement(using: &rng)!,
+                       address: ["", "10.0.0.1", "10.0.0.2"].randomElement(using: &rng)!,
+                       enrolled: Int64.random(in: 0...5, using: &rng), uptimeMs: Bool.random(using: &rng) ? 0 : 1000)
+            }
+            let active = periods.filter { $0.uptimeMs > 0 }.map(\.identity)
+            for a in assess(periods) {
+                guard let flag = a.flags.first(where: { $0.kind == .sybil }) else { continue }
+                let me = periods.first { $0.node == a.node }!.identity
+                XCTAssertEqual(flag.evidence, active.filter { $0.machineID == me.machineID || $0.address == me.address }.count)
+            }
+        }
+    }
+
     func testSybilsEarnOncePerMachineAndAddress() {
         let periods = [
             period("a", machine: "m1", address: "10.0.0.1", enrolled: 100),
