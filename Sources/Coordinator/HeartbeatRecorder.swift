@@ -44,6 +44,9 @@ public final class HeartbeatRecorder: Sendable {
     private let state: NIOLockedValueBox<State>
     /// Used by the one running flusher only.
     private let uptime: NIOLockedValueBox<UptimeTracker>
+    /// When silent nodes' intervals were last closed (they close with their last heartbeat's
+    /// time whenever that happens, so once a second is enough; not a scan per batch).
+    private let lastExpireMs = NIOLockedValueBox(Int64(0))
     /// The last accepted seq per node: read and written by the writer thread only.
     private let lastSeq = NIOLockedValueBox<[String: UInt64]>([:])
 
@@ -202,7 +205,13 @@ public final class HeartbeatRecorder: Sendable {
                     changes += tracker.record(node: entry.nodeID, streams: entry.heartbeat.streams.map(\.stream), atMs: entry.receivedMs)
                     latest = max(latest ?? entry.receivedMs, entry.receivedMs)
                 }
-                if let latest { changes += tracker.expire(nowMs: latest).map { .closed($0) } }
+                if let latest, lastExpireMs.withLockedValue({ last in
+                    guard latest - last >= 1000 else { return false }
+                    last = latest
+                    return true
+                }) {
+                    changes += tracker.expire(nowMs: latest).map { .closed($0) }
+                }
                 return changes
             }
             do {
