@@ -46,7 +46,7 @@ run() {
       done ) &
     local line
     line=$("${LOAD_PIN[@]}" "$BIN/streamr-bench" coordinator --port "$port" --ca "$WORK/pki/ca.pem" --token "$token" --nodes "$nodes" \
-        --rate "$rate" --seconds "$SECONDS_EACH")
+        --rate "$rate" --seconds "$SECONDS_EACH" --server-pid "$COORD")
     local rss_kb hb rows
     rss_kb=$(cat "$WORK/rss" 2>/dev/null || echo 0)
     hb=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from heartbeats").fetchone()[0])' "$WORK/state/coordinator.db")
@@ -56,13 +56,13 @@ import json, sys
 r = json.loads(sys.argv[1]); rss = int(sys.argv[2]) / 1024
 target = f"{r['target_rate']:,}/s" if r['target_rate'] else "as fast as acked"
 errors = sum(r['errors'].values())
-print(f"| {r['nodes']:,} | {target} | {r['acks_per_s']:,} | {r['p50_ms']} | {r['p99_ms']} | {rss:,.0f} | {int(sys.argv[3]):,} | {errors} |")
+print(f"| {r['nodes']:,} | {target} | {r['acks_per_s']:,} | {r['p50_ms']} | {r['p99_ms']} | {r['server_cpu_cores']:.2f} | {r['load_cpu_cores']:.2f} | {rss:,.0f} | {int(sys.argv[3]):,} | {errors} |")
 if errors: print(f"<!-- errors: {r['errors']} -->")
 PY
 }
 
-echo "| sessions | target | acks/s | p50 ms | p99 ms | coordinator peak RSS MiB | heartbeats stored | errors |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| sessions | target | acks/s | p50 ms | p99 ms | coordinator CPU (cores) | load generator CPU (cores) | coordinator peak RSS MiB | heartbeats stored | errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 run "${BENCH_NODES:-10000}" "${BENCH_RATE:-20000}"
 run "${BENCH_NODES:-10000}" 10000
 run 1000 0

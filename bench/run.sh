@@ -28,9 +28,16 @@ echo "## Coordinator heartbeats (bench/coordinator.sh)"
 echo
 bash bench/coordinator.sh "$BIN"
 echo
-echo "## RTMP fan-out, peer nginx-rtmp in the same run (bench/rtmp/fanout.sh both)"
+echo "## RTMP fan-out: nginx-rtmp (peer), streamr and the bare-writer floor in one run (bench/rtmp/fanout.sh all)"
 echo
-STREAMR_BIN=$BIN bash bench/rtmp/fanout.sh both
+echo "50 rtmpdump players:"
+STREAMR_BIN=$BIN bash bench/rtmp/fanout.sh all
+echo
+echo "50 ffmpeg players:"
+STREAMR_BIN=$BIN FANOUT_CLIENT=ffmpeg bash bench/rtmp/fanout.sh all
+echo
+echo "500 rtmpdump players:"
+STREAMR_BIN=$BIN FANOUT_PLAYERS=500 bash bench/rtmp/fanout.sh all
 echo
 echo "## TLS subscription fan-out (bench/rtmp/subscribe.sh)"
 echo

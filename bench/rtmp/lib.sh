@@ -129,7 +129,7 @@ start_streamr() {
     "$STREAMR_COORDINATOR_BIN" init-pki --directory "$dir/pki" >/dev/null
     STREAMR_LOG=stderr "$STREAMR_COORDINATOR_BIN" --set "pki_directory=$dir/pki" --set "state_directory=$dir/coordinator" \
         --set listen_rpc=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "control_socket=$dir/control.sock" \
-        --set log_level=warning 2>"$dir/coordinator.log" &
+        --set log_level=warning ${COORDINATOR_EXTRA[@]+"${COORDINATOR_EXTRA[@]}"} 2>"$dir/coordinator.log" &
     PIDS+=("$!")
     for _ in $(seq 100); do [[ -S $dir/control.sock ]] && break; sleep 0.1; done
     [[ -S $dir/control.sock ]] || { echo "coordinator did not start:" >&2; cat "$dir/coordinator.log" >&2; return 1; }

@@ -16,6 +16,8 @@ struct CoordinatorLoadOptions {
     var rate = 0.0
     var seconds = 10.0
     var warmup = 3.0
+    /// The coordinator's pid, to report its CPU use over the measured window beside ours.
+    var serverPID: Int32 = 0
 
     init(_ args: [String]) {
         var i = 0
@@ -31,6 +33,7 @@ struct CoordinatorLoadOptions {
             case "--rate": rate = Double(value) ?? rate
             case "--seconds": seconds = Double(value) ?? seconds
             case "--warmup": warmup = Double(value) ?? warmup
+            case "--server-pid": serverPID = Int32(value) ?? 0
             default: FileHandle.standardError.write(Data("unknown argument \(args[i])\n".utf8)); exit(64)
             }
             i += 2
@@ -93,6 +96,16 @@ func runCoordinatorLoad(_ o: CoordinatorLoadOptions) async throws {
     let nodes = identities.withLockedValue { $0 }
     let interval = o.rate > 0 ? Double(nodes.count) / o.rate : 0
     let gate = ConnectGate(limit: 200)
+    // CPU of both processes over the measured window (from `measureFrom` to the end).
+    let cpu = NIOLockedValueBox<(load: Double, server: Double)?>(nil)
+    let cpuWatch = Task {
+        while measureFrom.withLockedValue({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(until: measureFrom.withLockedValue { $0 }!)
+        let (load0, server0) = (cpuSeconds(pid: nil), cpuSeconds(pid: o.serverPID))
+        try await Task.sleep(for: .milliseconds(Int64(o.seconds * 1000)))
+        let (load1, server1) = (cpuSeconds(pid: nil), cpuSeconds(pid: o.serverPID))
+        cpu.withLockedValue { $0 = ((load1 - load0) / o.seconds, (server1 - server0) / o.seconds) }
+    }
     try await withThrowingTaskGroup(of: Void.self) { group in
         for (i, identity) in nodes.enumerated() {
             group.addTask {
@@ -143,6 +156,8 @@ func runCoordinatorLoad(_ o: CoordinatorLoadOptions) async throws {
         }
         try await group.waitForAll()
     }
+    _ = try? await cpuWatch.value
+    let used = cpu.withLockedValue { $0 } ?? (load: 0, server: 0)
     let connectSeconds = connectDone.withLockedValue { $0 }.map { Double(($0 - start).components.seconds) + Double(($0 - start).components.attoseconds) / 1e18 } ?? -1
     let acks = latencies.count
     let errors = latencies.errorSummary
@@ -151,7 +166,8 @@ func runCoordinatorLoad(_ o: CoordinatorLoadOptions) async throws {
     {"scenario":"coordinator-heartbeats","nodes":\(nodes.count),"target_rate":\(Int(o.rate)),"seconds":\(o.seconds),\
     "enrol_per_s":\(Int(Double(nodes.count) / enrolSeconds)),"connect_seconds":\(String(format: "%.1f", connectSeconds)),\
     "acks_per_s":\(Int(Double(acks) / o.seconds)),"p50_ms":\(String(format: "%.1f", latencies.percentile(0.5))),\
-    "p99_ms":\(String(format: "%.1f", latencies.percentile(0.99))),"errors":{\(errorText)}}
+    "p99_ms":\(String(format: "%.1f", latencies.percentile(0.99))),\
+    "load_cpu_cores":\(String(format: "%.2f", used.load)),"server_cpu_cores":\(String(format: "%.2f", used.server)),"errors":{\(errorText)}}
     """)
 }
 
@@ -173,4 +189,14 @@ actor ConnectGate {
     func leave() {
         if waiting.isEmpty { inside -= 1 } else { waiting.removeFirst().resume() }
     }
+}
+
+/// utime + stime of `pid` (nil: this process) in seconds, from /proc (0 when unreadable).
+func cpuSeconds(pid: Int32?) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    // After the command: state is field 3, utime 14 and stime 15 (1-based, /proc/PID/stat).
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
