@@ -88,14 +88,18 @@ db = sqlite3.connect(db_path)
 problems = []
 if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
     problems.append("integrity_check is not ok")
-# The last accepted seq is committed with each heartbeat: an acked seq above it was lost.
+# Every acked heartbeat is a stored row (one per heartbeat), and the replay floor (the last
+# seq its sessions recorded, or what pruning left in nodes.last_seq) is not below any of them.
 for i in range(1, n + 1):
     node = open(f"{work}/n{i}.id").read().strip()
     try: acked = [int(l) for l in open(f"{work}/n{i}.acks") if l.strip()]
     except FileNotFoundError: continue
-    last = db.execute("SELECT last_seq FROM nodes WHERE node_id = ?", (node,)).fetchone()[0]
-    lost = [s for s in acked if s > last]
+    stored = {r[0] for r in db.execute("SELECT seq FROM heartbeats WHERE node_id = ?", (node,))}
+    lost = [s for s in acked if s not in stored]
     if lost: problems.append(f"{node}: {len(lost)} acknowledged heartbeat(s) lost")
+    floor = db.execute("""SELECT max(n.last_seq, coalesce((SELECT max(s.last_seq) FROM sessions s WHERE s.node_id = n.node_id), 0))
+                          FROM nodes n WHERE n.node_id = ?""", (node,)).fetchone()[0]
+    if acked and floor < max(acked): problems.append(f"{node}: replay floor {floor} is below acked seq {max(acked)}")
 now = set(f"{r}" for r in db.execute("SELECT stream, start_ms, end_ms, pool_minor, unspent_minor FROM period_closes"))
 now |= set(f"{r}" for r in db.execute("SELECT stream, start_ms, node_id, amount_minor, quality_ppm FROM period_results"))
 try: before = set(open(f"{work}/closed.txt").read().splitlines())
