@@ -168,67 +168,80 @@ public final class HeartbeatRecorder: Sendable {
 
     private func drain() {
         while true {
-            let batch = state.withLockedValue { state -> [Pending] in
+            // Everything waiting, taken at once (no shifting of a long queue per batch), then
+            // committed in batches of at most `maxBatch`, in order.
+            let waiting = state.withLockedValue { state -> [Pending] in
                 guard !state.pending.isEmpty else { state.flushing = false; return [] }
-                let n = min(maxBatch, state.pending.count)
-                defer { state.pending.removeFirst(n) }
-                let batch = Array(state.pending.prefix(n))
-                state.pendingHeartbeats -= batch.count { if case .heartbeat? = $0.event { return true } else { return false } }
-                return batch
+                defer { state.pending = []; state.pendingHeartbeats = 0 }
+                return state.pending
             }
-            if batch.isEmpty { pruneIfDue(); return }
-            // The seq check, in arrival order: a replay is refused alone, the rest go on.
-            var kept: [Pending] = []
-            var reserved: [String: UInt64] = [:]
-            for item in batch {
-                guard case .heartbeat(let entry)? = item.event else { kept.append(item); continue }
-                let node = entry.nodeID, seq = entry.heartbeat.seq
-                let last: UInt64
-                do {
-                    last = try reserved[node] ?? lastSeq.withLockedValue { $0[node] } ?? store.lastHeartbeatSeq(node: node)
-                } catch {
-                    item.done?(.failure(ErrorMessage(.internalError, "heartbeat not stored: \(error)")))
-                    continue
-                }
-                guard seq > last else {
-                    item.done?(.failure(ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)")))
-                    continue
-                }
-                reserved[node] = seq
-                kept.append(item)
+            if waiting.isEmpty { pruneIfDue(); return }
+            var retry: [Pending] = []
+            for start in stride(from: 0, to: waiting.count, by: maxBatch) {
+                retry = commitBatch(retry + waiting[start..<min(start + maxBatch, waiting.count)])
             }
-            let events = kept.compactMap(\.event)
-            let changes = uptime.withLockedValue { tracker -> [UptimeTracker.Change] in
-                var changes: [UptimeTracker.Change] = []
-                var latest: Int64?
-                for case .heartbeat(let entry) in events {
-                    changes += tracker.record(node: entry.nodeID, streams: entry.heartbeat.streams.map(\.stream), atMs: entry.receivedMs)
-                    latest = max(latest ?? entry.receivedMs, entry.receivedMs)
-                }
-                if let latest, lastExpireMs.withLockedValue({ last in
-                    guard latest - last >= 1000 else { return false }
-                    last = latest
-                    return true
-                }) {
-                    changes += tracker.expire(nowMs: latest).map { .closed($0) }
-                }
-                return changes
+            if !retry.isEmpty {
+                // The last commit failed (e.g. a full disk): those sessions' rows go first with
+                // whatever is handed in next, rather than retried here in a tight loop.
+                state.withLockedValue { $0.pending.insert(contentsOf: retry, at: 0); $0.flushing = false }
+                return
             }
+        }
+    }
+
+    /// Commits one batch; returns the session starts to write again first (its commit failed).
+    private func commitBatch(_ batch: [Pending]) -> [Pending] {
+        // The seq check, in arrival order: a replay is refused alone, the rest go on.
+        var kept: [Pending] = []
+        var reserved: [String: UInt64] = [:]
+        for item in batch {
+            guard case .heartbeat(let entry)? = item.event else { kept.append(item); continue }
+            let node = entry.nodeID, seq = entry.heartbeat.seq
+            let last: UInt64
             do {
-                try store.commit(events, uptime: changes)
-                lastSeq.withLockedValue { $0.merge(reserved) { max($0, $1) } }
-                let heartbeats = UInt64(events.count { if case .heartbeat = $0 { return true } else { return false } })
-                state.withLockedValue { $0.commits += 1; $0.accepted += heartbeats }
-                complete(kept, with: .success(()))
+                last = try reserved[node] ?? lastSeq.withLockedValue { $0[node] } ?? store.lastHeartbeatSeq(node: node)
             } catch {
-                resetUptime()
-                // Not stored: the next heartbeats of these nodes are checked against the database.
-                lastSeq.withLockedValue { cache in for node in reserved.keys { cache[node] = nil } }
-                // A session given out must get its row: it goes again with the next batch.
-                let starts = kept.filter { if case .sessionStarted? = $0.event { return true } else { return false } }
-                state.withLockedValue { $0.pending.insert(contentsOf: starts, at: 0) }
-                complete(kept, with: .failure(ErrorMessage(.internalError, "heartbeat not stored: \(error)")))
+                item.done?(.failure(ErrorMessage(.internalError, "heartbeat not stored: \(error)")))
+                continue
             }
+            guard seq > last else {
+                item.done?(.failure(ErrorMessage(.replayed, "heartbeat \(seq) is not after \(last)")))
+                continue
+            }
+            reserved[node] = seq
+            kept.append(item)
+        }
+        let events = kept.compactMap(\.event)
+        let changes = uptime.withLockedValue { tracker -> [UptimeTracker.Change] in
+            var changes: [UptimeTracker.Change] = []
+            var latest: Int64?
+            for case .heartbeat(let entry) in events {
+                changes += tracker.record(node: entry.nodeID, streams: entry.heartbeat.streams.map(\.stream), atMs: entry.receivedMs)
+                latest = max(latest ?? entry.receivedMs, entry.receivedMs)
+            }
+            if let latest, lastExpireMs.withLockedValue({ last in
+                guard latest - last >= 1000 else { return false }
+                last = latest
+                return true
+            }) {
+                changes += tracker.expire(nowMs: latest).map { .closed($0) }
+            }
+            return changes
+        }
+        do {
+            try store.commit(events, uptime: changes)
+            lastSeq.withLockedValue { $0.merge(reserved) { max($0, $1) } }
+            let heartbeats = UInt64(events.count { if case .heartbeat = $0 { return true } else { return false } })
+            state.withLockedValue { $0.commits += 1; $0.accepted += heartbeats }
+            complete(kept, with: .success(()))
+            return []
+        } catch {
+            resetUptime()
+            // Not stored: the next heartbeats of these nodes are checked against the database.
+            lastSeq.withLockedValue { cache in for node in reserved.keys { cache[node] = nil } }
+            complete(kept, with: .failure(ErrorMessage(.internalError, "heartbeat not stored: \(error)")))
+            // A session given out must get its row: it goes again, ahead of the next batch.
+            return kept.filter { if case .sessionStarted? = $0.event { return true } else { return false } }
         }
     }
 
