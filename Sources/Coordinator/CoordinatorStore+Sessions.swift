@@ -1,4 +1,5 @@
 import CoordinatorCore
+import Earnings
 import FoundationEssentials
 import Glibc
 import StreamrStore
@@ -175,24 +176,10 @@ extension CoordinatorStore {
         }
     }
 
-    /// A JSON string literal (stream names are validated upstream to [a-z0-9_-]; escaped anyway).
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     /// A heartbeat's per-stream counters as stored in `heartbeats.streams`.
     static func countersJSON(_ streams: [StreamCounters]) -> String {
         "[" + streams.map { c in
-            "{\"stream\":\(jsonString(c.stream)),\"viewers\":\(c.viewers),\"bytes_served\":\(Int64(clamping: c.bytesServed)),\"last_chunk_seq\":\(Int64(clamping: c.lastChunkSeq))}"
+            "{\"stream\":\(PayoutExport.quote(c.stream)),\"viewers\":\(c.viewers),\"bytes_served\":\(Int64(clamping: c.bytesServed)),\"last_chunk_seq\":\(Int64(clamping: c.lastChunkSeq))}"
         }.joined(separator: ",") + "]"
     }
 
