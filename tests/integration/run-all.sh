@@ -29,6 +29,7 @@ fi
 passed=0
 failed=0
 failed_names=()
+failed_why=()
 logdir=$(mktemp -d /tmp/streamr-it-run.XXXXXX)
 child=
 trap 'rm -rf "$logdir"' EXIT
@@ -73,9 +74,14 @@ for t in "${tests[@]}"; do
         reason="exit $rc"
         ((rc == 124 || rc == 137)) && reason="timed out after ${limit}s"
         echo "FAIL $name (${took}s, $reason)"
+        # Why first (a long log is cut in the middle by CI's summary), then the whole log.
+        why=$(grep -m3 -E '^(FAIL - |not ok)' "$log" || true)
+        [[ -n "$why" ]] && sed 's/^/    why: /' <<<"$why"
+        failed_why+=("$name: ${why:-$reason}")
         sed 's/^/    /' "$log"
     fi
 done
 
+for line in "${failed_why[@]}"; do echo "failed: ${line%%$'\n'*}"; done
 echo "$passed passed, $failed failed"
 ((failed == 0))
