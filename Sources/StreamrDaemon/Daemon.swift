@@ -133,16 +133,15 @@ public struct Daemon: Sendable {
             logger.warning("closed unexpected inherited socket \(socket.name) (fd \(socket.fd))")
         }
         let where_ = listening.map(\.displayAddress).joined(separator: ", ")
-        logger.info("\(name) \(StreamrVersion.current) started, listening on \(where_)", metadata: [
-            "event": "daemon_started", "version": "\(StreamrVersion.current)", "listeners": "\(where_)",
-        ])
         var all = services
-        all.append(SystemdService(name: name, logger: logger))
+        // It announces "started" and READY=1 from inside the group: by then the group has
+        // registered its SIGTERM/SIGINT handlers, so a stop sent as soon as the daemon says it
+        // is up shuts it down gracefully (before, it could still kill the process: exit 143).
+        all.append(SystemdService(name: name, listeners: where_, logger: logger))
         let group = ServiceGroup(configuration: .init(
             services: all.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        _ = SystemdNotifier.ready(status: "Serving on \(where_)")
         try await group.run()
         logger.info("\(name) stopped", metadata: ["event": "daemon_stopped"])
     }
@@ -188,13 +187,19 @@ public struct LinkService: Service {
     }
 }
 
-/// Answers the systemd watchdog (WATCHDOG=1 every half WATCHDOG_USEC, when set)
+/// Says the daemon started and READY=1 once the group has its signal handlers, answers the
+/// systemd watchdog (WATCHDOG=1 every half WATCHDOG_USEC, when set)
 /// and reports STOPPING=1 as soon as graceful shutdown begins.
 struct SystemdService: Service {
     let name: String
+    let listeners: String
     let logger: Logger
 
     func run() async throws {
+        logger.info("\(name) \(StreamrVersion.current) started, listening on \(listeners)", metadata: [
+            "event": "daemon_started", "version": "\(StreamrVersion.current)", "listeners": "\(listeners)",
+        ])
+        _ = SystemdNotifier.ready(status: "Serving on \(listeners)")
         await cancelWhenGracefulShutdown { await SystemdNotifier.watchdogLoop() }
         try? await gracefulShutdown()
         SystemdNotifier.stopping(status: "Stopping")

@@ -102,3 +102,37 @@ scenario node-idle-control streamr-node "unix:$WORK/n/control.sock" plain TERM -
     --set "control_socket=$WORK/n/control.sock"
 scenario node-sigint streamr-node "unix:$WORK/n2/control.sock" none INT -- \
     --set "control_socket=$WORK/n2/control.sock"
+
+# SIGTERM the moment a daemon says it started (as systemd may send a stop right after READY=1):
+# it must stop gracefully, not die of the signal (exit 143). term-at-start.py reads the daemon's
+# log as it is written and signals on the daemon_started line itself, so the gap is what the
+# daemon leaves, not a poll interval.
+cat >"$WORK/term-at-start.py" <<'EOF2'
+import os, signal, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "STREAMR_LOG": "stderr"})
+for line in p.stderr:
+    if b"event=daemon_started" in line:
+        p.send_signal(signal.SIGTERM)
+        break
+else:
+    sys.exit(f"no daemon_started line; exit {p.wait()}")
+try:
+    rc = p.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.exit("still running 10 s after SIGTERM")
+print(rc)
+EOF2
+term_at_start() {  # term_at_start NAME DAEMON ARGS...
+    local name=$1 daemon=$2 i rcs=""
+    shift 2
+    for i in 1 2 3 4 5; do
+        rcs+="$(timeout 30 python3 "$WORK/term-at-start.py" "$BIN/$daemon" "$@" 2>&1 | tail -1) "
+    done
+    expect "$name: SIGTERM right at daemon_started, 5 times: exit 0 each time (got: $rcs)" test "$rcs" = "0 0 0 0 0 "
+}
+term_at_start coordinator streamr-coordinator --set "pki_directory=$PKI" --set "state_directory=$WORK/t-state" \
+    --set listen_rpc=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "control_socket=$WORK/t1/control.sock"
+term_at_start ingest streamr-ingest --set listen_rtmp=127.0.0.1:0 --set listen_http=127.0.0.1:0 --set "pki_directory=$PKI" \
+    --set "state_directory=$WORK/t-state" --set listen_subscribe=127.0.0.1:0
+term_at_start node streamr-node --set "control_socket=$WORK/t3/control.sock"
