@@ -70,6 +70,7 @@ enum WatchAssets {
           const STALL_MS = 4000;          // no progress this long while playing: recover
           const CHECK_MS = 2000;          // how often the native player's node is checked
           const FETCH_MS = 4000;          // a request without an answer this long has failed
+          const SEGMENT_MS = 15000;       // ... a media segment's (a slow link takes a while for 2 s of video)
           const EXCLUDE_MS = 30000;       // a failed node is not asked for again this long
           const STATUS_MS = 10000;        // stream state poll (stalls ask at once)
 
@@ -96,10 +97,18 @@ enum WatchAssets {
             stateBadge.className = `state ${state}`;
           }
 
-          async function get(url, timeout = FETCH_MS) {
+          // The response and its body (`read`: 'text', 'json' or 'arrayBuffer'), both within `timeout`: a server
+          // that sends headers and then stalls must not hold a check up for good.
+          async function get(url, read, timeout = FETCH_MS) {
             const abort = new AbortController();
             const timer = setTimeout(() => abort.abort(), timeout);
-            try { return await fetch(url, { cache: 'no-store', signal: abort.signal }); } finally { clearTimeout(timer); }
+            try {
+              const response = await fetch(url, { cache: 'no-store', signal: abort.signal });
+              let body = null;
+              if (read === 'json') { try { body = await response.json(); } catch (e) { if (abort.signal.aborted) throw e; } }
+              else body = await response[read]();
+              return { response, body };
+            } finally { clearTimeout(timer); }
           }
 
           const withViewer = (url) => `${url}${url.includes('?') ? '&' : '?'}viewer=${viewerId}`;
@@ -119,16 +128,15 @@ enum WatchAssets {
             const query = new URLSearchParams({ format });
             const nodes = exclusions();
             if (nodes.length) query.set('exclude', nodes.join(','));
-            const response = await get(`/api/route/${encodeURIComponent(stream)}?${query}`);
-            let answer = {};
-            try { answer = await response.json(); } catch (e) { /* not JSON: a proxy's error page */ }
+            const { response, body } = await get(`/api/route/${encodeURIComponent(stream)}?${query}`, 'json');
+            const answer = body && typeof body === 'object' ? body : {};   // not JSON: a proxy's error page
             answer.status = response.status;
             return answer;
           }
 
           async function streamState() {
-            const response = await get(`/api/stream/${encodeURIComponent(stream)}`);
-            return response.ok ? response.json() : null;
+            const { response, body } = await get(`/api/stream/${encodeURIComponent(stream)}`, 'json');
+            return response.ok ? body : null;
           }
 
           // Fetches the playlist the player would use: is the node there, and does it have it?
@@ -136,8 +144,7 @@ enum WatchAssets {
           // than three, as a stream that just started has).
           async function probe(url, segments = 1) {
             try {
-              const response = await get(withViewer(url));
-              const text = await response.text();
+              const { response, body: text } = await get(withViewer(url), 'text');
               if (response.ok && text.startsWith('#EXTM3U')) {
                 const listed = text.split('\n').filter((line) => line.startsWith('#EXTINF')).length;
                 return listed >= segments ? { ok: true } : { ok: false, starting: true, text: `${listed} segment(s) so far` };
@@ -295,9 +302,9 @@ enum WatchAssets {
                 let wait = 1000;
                 const url = this.url;
                 try {
-                  const response = await get(withViewer(url));
+                  const { response, body } = await get(withViewer(url), 'text');
                   if (!response.ok) throw new Error(`playlist: HTTP ${response.status}`);
-                  const playlist = parsePlaylist(await response.text(), url);
+                  const playlist = parsePlaylist(body, url);
                   wait = Math.max(500, playlist.targetDuration * 500);
                   // How far behind the buffered end to play: the next fragment exists only once
                   // its chunk is complete, so one segment's time, and half a second to fetch it.
@@ -359,10 +366,9 @@ enum WatchAssets {
             }
             async append(segment) {
               if (segment.map && segment.map !== this.map) {
-                const response = await get(segment.map);
+                const { response, body: data } = await get(segment.map, 'arrayBuffer', SEGMENT_MS);
                 if (!response.ok) throw new Error(`init segment: HTTP ${response.status}`);
                 const codecs = response.headers.get('X-Streamr-Codecs');
-                const data = await response.arrayBuffer();
                 if (!codecs) throw new Fatal('The server did not say which codecs the stream uses.');
                 const type = `video/mp4; codecs="${codecs}"`;
                 if (!MediaSourceType.isTypeSupported(type)) throw new Fatal(`This browser cannot play ${describe(codecs)} (${codecs}).`);
@@ -377,9 +383,8 @@ enum WatchAssets {
                 note(`init ${segment.map.split('/').pop()} ${codecs}`);
                 this.map = segment.map; this.codecs = codecs; this.scales = timescales(data);
               }
-              const response = await get(segment.uri);
+              const { response, body: data } = await get(segment.uri, 'arrayBuffer', SEGMENT_MS);
               if (!response.ok) throw new Error(`segment: HTTP ${response.status}`);
-              const data = await response.arrayBuffer();
               const start = fragmentStart(data, this.scales);
               const end = this.bufferedEnd();
               if (start !== null) {
@@ -556,12 +561,20 @@ enum WatchAssets {
             }
             stats.currentTime = t;
             if (!player || busy) { lastProgressAt = now; return; }
-            if (video.paused && stats.played > 0) { lastProgressAt = now; return; }   // paused by the viewer
+            // Paused by the viewer: wait for them. Paused otherwise (the stream ran out at a node
+            // that stopped, a refused play() after a switch) is a stall like any other.
+            if (video.paused && viewerPaused) { lastProgressAt = now; return; }
             if (now - lastProgressAt > STALL_MS) {
               lastProgressAt = now;
               if (!player.nudge()) recover('stalled', false);
             }
           }, 250);
+
+          // Only the viewer pauses a live stream: the 'pause' at its end, or none at all when a
+          // play() is refused, are not theirs.
+          let viewerPaused = false;
+          video.addEventListener('pause', () => { viewerPaused = !video.ended && stats.played > 0; });
+          video.addEventListener('play', () => { viewerPaused = false; });
 
           const firstFrame = () => { if (stats.firstFrameMs === null) { stats.firstFrameMs = Math.round(performance.now()); note('first frame'); } };
           if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(firstFrame);
