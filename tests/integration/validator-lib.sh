@@ -111,13 +111,15 @@ at_least() { local n; n=$(count_checks "$1" "$2") && ((n >= $3)); }
 node_online() { "$BIN/streamrctl" nodes --json --socket "$SOCK" 2>/dev/null | python3 -c '
 import json, sys; sys.exit(0 if any(n["node_id"] == sys.argv[1] and n["online"] for n in json.load(sys.stdin)) else 1)' "$1"; }
 
-# honest_checks JSON: what an honest node's checks must look like — never altered or stale,
-# never failed for anything but time (a machine this loaded may be slow: that is quality, not
-# fraud), and at least 90% passed.
+# honest_checks JSON|@FILE: what an honest node's checks must look like — never altered or
+# stale, never failed for anything but time (a machine this loaded may be slow: that is
+# quality, not fraud), and at least 90% passed. (@FILE: a long run's checks are more than one
+# command-line argument may hold, 128 KiB.)
 honest_checks() {
     python3 - "$1" <<'PYEOF'
 import json, sys
-d = json.loads(sys.argv[1])
+arg = sys.argv[1]
+d = json.load(open(arg[1:])) if arg.startswith("@") else json.loads(arg)
 timing = {"slow", "timeout_connect", "timeout_first_byte", "timeout_body"}
 bad = [c for c in d if c["verdict"] in ("altered", "stale") or (not c["passed"] and c["reason"] not in timing)]
 passed = sum(c["passed"] for c in d)
