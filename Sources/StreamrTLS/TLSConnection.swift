@@ -9,7 +9,13 @@ public final class TLSConnection {
 
     private let ssl: OpaquePointer
     private let networkIn: OpaquePointer
-    private let networkOut: OpaquePointer
+    private var networkOut: OpaquePointer
+    /// The most ciphertext the current output BIO has held at once. A memory BIO's buffer
+    /// never shrinks, so one burst (a resume pushing the kept chunks, say) would otherwise stay
+    /// allocated for the connection's life.
+    private var outputHighWater = 0
+    /// Past this, a drained output BIO is replaced by a fresh one.
+    static let outputRetainLimit = 256 << 10
     let context: TLSContext
 
     init(context: TLSContext) throws {
@@ -88,13 +94,27 @@ public final class TLSConnection {
     /// Moves pending ciphertext into `out`.
     public func takeNetworkOutput(into out: inout ByteBuffer) {
         var pending = Int(BIO_ctrl_pending(networkOut))
+        outputHighWater = max(outputHighWater, pending)
         while pending > 0 {
+            let bio = networkOut
             let n = out.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { raw -> Int in
-                Int(max(0, BIO_read(networkOut, raw.baseAddress, Int32(min(raw.count, Int(Int32.max))))))
+                Int(max(0, BIO_read(bio, raw.baseAddress, Int32(min(raw.count, Int(Int32.max))))))
             }
             if n <= 0 { break }
             pending = Int(BIO_ctrl_pending(networkOut))
         }
+        if pending == 0 && outputHighWater > Self.outputRetainLimit, let fresh = BIO_new(BIO_s_mem()) {
+            SSL_set0_wbio(ssl, fresh)  // frees the old one, now empty
+            networkOut = fresh
+            outputHighWater = 0
+        }
+    }
+
+    /// The bytes the output BIO's buffer holds allocated (what a burst left behind).
+    var outputBufferCapacity: Int {
+        var memory: UnsafeMutablePointer<BUF_MEM>?
+        _ = BIO_ctrl(networkOut, BIO_C_GET_BUF_MEM_PTR, 0, &memory)
+        return memory.map { Int($0.pointee.max) } ?? 0
     }
 
     /// The peer's certificate, once the handshake is complete.
