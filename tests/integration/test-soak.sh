@@ -8,8 +8,9 @@
 #   playlist ever listed, polled every 2 s, follows the one before) and never lagged, lost their
 #   subscription or rejected a chunk after the stream's first (see below);
 # - the validator's checks of those nodes pass (at least 90%; none altered or stale);
-# - RSS is flat: from the first fifth of the run (after a warm-up) to the last fifth, no
-#   process grows by more than 16 MiB + 10%.
+# - RSS is flat: from the first fifth of the run (after a warm-up; the run starts once the
+#   ingest's kept chunks and HLS segments are full) to the last fifth, no process grows by more
+#   than 16 MiB + 10%.
 # Figures go to SOAK_REPORT (default $WORK/soak-report.txt) and to the output.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +36,7 @@ online_count() { "$BIN/streamrctl" nodes --json --socket "$SOCK" | python3 -c 'i
 check "all $NODES nodes online" wait_until 60 eval '[[ $(online_count) == '"$NODES"' ]]'
 
 start_publisher
+PUBLISHED_AT=$(date +%s)
 serving() { [[ $(curl -s -o /dev/null --max-time 1 -w '%{http_code}' "http://127.0.0.1:${NODE_HTTP[$1]}/live/main.flv") == 200 ]]; }
 for n in $(seq 1 "$NODES"); do
     check "node $n serves the stream" wait_until 60 serving "$n"
@@ -55,6 +57,11 @@ for n in $(seq 1 "$NODES"); do
     urls+=("http://127.0.0.1:${NODE_HTTP[$n]}/live/main/index.m3u8")
 done
 mkdir -p "$WORK/soak"
+# The ingest's bounded buffers fill in the stream's first minute: the kept chunks (keep_chunks=30
+# of 2 s: 60 s, about 16 MiB here) and the HLS renditions (10 segments each). Growth while
+# they fill is not growth at all, so the run (and its RSS samples) starts once they are full.
+FULL_AT=$((PUBLISHED_AT + 62))
+(($(date +%s) < FULL_AT)) && sleep $((FULL_AT - $(date +%s)))
 echo "soak: running for ${SECS}s ($NODES nodes, $VIEWERS viewers)"
 python3 "$IT_DIR/soak-watch.py" "$WORK/soak" "$SECS" "${procs[@]}" -- "${urls[@]}"
 
