@@ -177,6 +177,17 @@ b "tab main"
 b "open $URL/watch/main"
 b 'wait 60 window.streamr && window.streamr.played >= 3'
 check "the page plays again" ok_answer
+# A viewer's pause is theirs: no stall, no other server; play goes on.
+b "eval (document.getElementById('video').pause(), JSON.stringify([window.streamr.events.length, window.streamr.switches]))"
+NOTES_AT=$(j 'v[0]') SWITCHES_AT=$(j 'v[1]')
+sleep 9    # over twice the page's stall limit (4 s)
+b "eval JSON.stringify({paused: document.getElementById('video').paused, switches: window.streamr.switches, notes: window.streamr.events.slice($NOTES_AT)})"
+check "the viewer pauses: 9 s later the page still waits, no recovery ($(j 'v'))" \
+    test "$(j 'v["paused"] and v["switches"] == '"$SWITCHES_AT"' and not any("recover" in n or "play " in n for n in v["notes"])')" = True
+played
+b "eval (document.getElementById('video').play(), 1)"
+b "wait 20 window.streamr.played >= $PLAYED + 3"
+check "... and plays on when they press play" ok_answer
 stop_pid "$PUBLISHER" 5 || true
 b 'wait 20 window.streamr.state === "reconnecting"'
 check "publisher gone: the page says the stream is reconnecting" ok_answer
