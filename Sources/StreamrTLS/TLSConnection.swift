@@ -10,11 +10,9 @@ public final class TLSConnection {
     private let ssl: OpaquePointer
     private let networkIn: OpaquePointer
     private var networkOut: OpaquePointer
-    /// The most ciphertext the current output BIO has held at once. A memory BIO's buffer
-    /// never shrinks, so one burst (a resume pushing the kept chunks, say) would otherwise stay
-    /// allocated for the connection's life.
-    private var outputHighWater = 0
-    /// Past this, a drained output BIO is replaced by a fresh one.
+    /// A drained output BIO whose buffer is larger than this is replaced by a fresh one: a
+    /// memory BIO's buffer never shrinks, so one burst (a resume pushing the kept chunks, say)
+    /// would otherwise stay allocated for the connection's life.
     static let outputRetainLimit = 256 << 10
     let context: TLSContext
 
@@ -94,7 +92,7 @@ public final class TLSConnection {
     /// Moves pending ciphertext into `out`.
     public func takeNetworkOutput(into out: inout ByteBuffer) {
         var pending = Int(BIO_ctrl_pending(networkOut))
-        outputHighWater = max(outputHighWater, pending)
+        guard pending > 0 else { return }
         while pending > 0 {
             let bio = networkOut
             let n = out.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { raw -> Int in
@@ -103,10 +101,9 @@ public final class TLSConnection {
             if n <= 0 { break }
             pending = Int(BIO_ctrl_pending(networkOut))
         }
-        if pending == 0 && outputHighWater > Self.outputRetainLimit, let fresh = BIO_new(BIO_s_mem()) {
+        if pending == 0 && outputBufferCapacity > Self.outputRetainLimit, let fresh = BIO_new(BIO_s_mem()) {
             SSL_set0_wbio(ssl, fresh)  // frees the old one, now empty
             networkOut = fresh
-            outputHighWater = 0
         }
     }
 

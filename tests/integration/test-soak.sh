@@ -58,7 +58,7 @@ for n in $(seq 1 "$NODES"); do
 done
 mkdir -p "$WORK/soak"
 # The ingest's bounded buffers fill in the stream's first minute: the kept chunks (keep_chunks=30
-# of 2 s: 60 s, about 16 MiB here) and the HLS renditions (10 segments each). Growth while
+# of 2 s: 60 s; about 8 MiB resident here) and the HLS renditions (10 segments each). Growth while
 # they fill is not growth at all, so the run (and its RSS samples) starts once they are full.
 FULL_AT=$((PUBLISHED_AT + 62))
 (($(date +%s) < FULL_AT)) && sleep $((FULL_AT - $(date +%s)))
